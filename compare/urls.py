@@ -1,0 +1,3 @@
+"""Admin pages that compare the two channels."""
+
+urlpatterns = []

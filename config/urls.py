@@ -1,0 +1,11 @@
+"""The site's URLs: the web shop at /, the JSON API at /api/, the admin at /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", include("compare.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    path("", include("shop.urls")),
+]

@@ -1,0 +1,109 @@
+"""Pricing: a Cart to priced lines and a total, with exactly one query.
+
+Prices always come from the database at the moment of pricing; the cart holds
+none. A cart can outlive its products (a token lasts days), so pricing also
+cleans the cart: lines whose product is gone or inactive are dropped, and a
+quantity above the current stock is lowered, each with a notice that the
+channel shows to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .cart import Cart
+from .models import Product
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: int
+    slug: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    stock: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something pricing changed in the cart, said so that a person understands it."""
+
+    product_id: int
+    code: str  # "unavailable", "sold_out" or "reduced"
+    message: str
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    cart: Cart  # the cart after cleaning: save this one back
+    lines: list[PricedLine] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal("0.00"))
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def changed(self) -> bool:
+        """True when cleaning dropped or reduced a line."""
+        return bool(self.notices)
+
+
+PRICING_FIELDS = ("id", "slug", "name", "price", "stock", "active")
+
+
+def price_cart(cart: Cart) -> PricedCart:
+    """Price `cart` from current database values in one query."""
+    if not cart:
+        return PricedCart(cart=cart)
+    products = Product.objects.only(*PRICING_FIELDS).in_bulk(cart.product_ids)
+    lines: list[PricedLine] = []
+    notices: list[Notice] = []
+    cleaned = cart
+    for product_id, quantity in cart:
+        product = products.get(product_id)
+        if product is None or not product.active:
+            name = f"“{product.name}”" if product else f"Product {product_id}"
+            notices.append(
+                Notice(product_id, "unavailable", f"{name} is no longer sold; it was removed.")
+            )
+            cleaned = cleaned.remove(product_id)
+            continue
+        if product.stock <= 0:
+            notices.append(
+                Notice(product_id, "sold_out", f"“{product.name}” is sold out; it was removed.")
+            )
+            cleaned = cleaned.remove(product_id)
+            continue
+        if quantity > product.stock:
+            notices.append(
+                Notice(
+                    product_id,
+                    "reduced",
+                    f"Only {product.stock} of “{product.name}” left; "
+                    f"your quantity was lowered from {quantity} to {product.stock}.",
+                )
+            )
+            quantity = product.stock
+            cleaned = cleaned.set(product_id, quantity)
+        lines.append(
+            PricedLine(
+                product_id=product.pk,
+                slug=product.slug,
+                name=product.name,
+                unit_price=product.price,
+                quantity=quantity,
+                stock=product.stock,
+            )
+        )
+    return PricedCart(cart=cleaned, lines=lines, notices=notices)

@@ -1,0 +1,5 @@
+"""URLs of the web shop."""
+
+app_name = "shop"
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""OpenAPI description of the cart token security scheme (drf-spectacular)."""

@@ -1,0 +1,456 @@
+"""The cart token: the API's cart, signed with HS256 and carried by the client.
+
+Nothing about an API cart is kept on the server: the token is the cart. Keys
+come from CART_TOKEN_KEYS ("kid:secret" pairs; the first signs, every one
+verifies), so keys rotate without logging anyone out. A token is checked in a
+fixed order, cheapest and least trusting first: size, shape, header (only
+`alg` HS256, `typ` JWT and a `kid` from the configured set), signature with
+that one key, then the claims. Every refusal is a `TokenError` whose `code`
+names the reason and whose `message` tells a person what to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from shop.cart import Cart, CartError
+
+ISSUER = "shop"
+AUDIENCE = "shop:cart"
+VERSION = 1
+ALGORITHM = "HS256"
+MIN_KEY_BYTES = 32
+DEV_KID = "dev"
+# Claims every cart token must carry; `sub` is added after login, `nbf` is never issued.
+REQUIRED_CLAIMS = ("iss", "aud", "iat", "exp", "orig_iat", "jti", "cid", "cart", "v")
+ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
+START_AGAIN = "Start a new cart with POST /api/cart/ (or send no token)."
+
+_KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+_SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_MAX_ID = 2**63 - 1
+
+_decoder = jwt.PyJWT(
+    options={
+        "verify_signature": True,
+        "verify_aud": True,
+        "verify_iss": True,
+        # Times are checked below against `now`, so that tests and the admin's
+        # inspector can ask "valid at this moment?".
+        "verify_exp": False,
+        "verify_iat": False,
+        "verify_nbf": False,
+        "require": list(REQUIRED_CLAIMS),
+    }
+)
+
+
+# --- Errors -------------------------------------------------------------------
+
+
+class TokenError(Exception):
+    """A cart token was refused. `code` is stable; `message` is for a person."""
+
+    code = "invalid_token"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TokenTooLarge(TokenError):
+    code = "too_large"
+
+
+class MalformedToken(TokenError):
+    code = "malformed"
+
+
+class BadAlgorithm(TokenError):
+    code = "bad_algorithm"
+
+
+class UnsupportedHeader(TokenError):
+    code = "unsupported_header"
+
+
+class UnknownKey(TokenError):
+    code = "unknown_key"
+
+
+class BadSignature(TokenError):
+    code = "bad_signature"
+
+
+class WrongAudience(TokenError):
+    code = "wrong_audience"
+
+
+class WrongIssuer(TokenError):
+    code = "wrong_issuer"
+
+
+class MissingClaim(TokenError):
+    code = "missing_claim"
+
+
+class InvalidClaim(TokenError):
+    code = "invalid_claim"
+
+
+class NotACartToken(TokenError):
+    """Signed by us for the cart audience, but the cart inside breaks the cart's rules."""
+
+    code = "not_a_cart_token"
+
+
+class UnsupportedVersion(TokenError):
+    code = "unsupported_version"
+
+
+class Expired(TokenError):
+    code = "expired"
+
+
+class LifetimeExceeded(TokenError):
+    code = "lifetime_exceeded"
+
+
+class NotYetValid(TokenError):
+    code = "not_yet_valid"
+
+
+# --- Keys ---------------------------------------------------------------------
+
+
+def signing_keys() -> list[tuple[str, bytes]]:
+    """The configured keys as (kid, secret); the first one signs, every one verifies.
+
+    Raises ImproperlyConfigured for a malformed CART_TOKEN_KEYS, a secret under
+    32 bytes, or no keys with DEBUG off.
+    """
+    return list(_keys())
+
+
+def _keys() -> tuple[tuple[str, bytes], ...]:
+    return _parse_keys(
+        _raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY)
+    )
+
+
+def _raw_keys(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(part).strip() for part in value if str(part).strip())
+    raise ImproperlyConfigured("CART_TOKEN_KEYS must be a string of 'kid:secret' pairs.")
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_keys(
+    pairs: tuple[str, ...], debug: bool, secret_key: str
+) -> tuple[tuple[str, bytes], ...]:
+    if not pairs:
+        if not debug:
+            raise ImproperlyConfigured(
+                "CART_TOKEN_KEYS is not set and DEBUG is off: the API cannot sign cart tokens. "
+                "Set CART_TOKEN_KEYS to 'kid:secret' (comma separated for rotation; each secret "
+                "at least 32 bytes; make one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))')."
+            )
+        derived = hmac.new(
+            secret_key.encode(), b"shop.api.cart-token.dev-key", hashlib.sha256
+        ).digest()
+        return ((DEV_KID, derived),)
+    keys: list[tuple[str, bytes]] = []
+    for pair in pairs:
+        kid, sep, secret = pair.partition(":")
+        kid = kid.strip()
+        if not sep or not _KID_RE.match(kid):
+            raise ImproperlyConfigured(
+                f"CART_TOKEN_KEYS: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
+                "1 to 32 letters, digits, '.', '_' or '-', followed by ':' and the secret."
+            )
+        secret_bytes = secret.strip().encode()
+        if len(secret_bytes) < MIN_KEY_BYTES:
+            raise ImproperlyConfigured(
+                f"CART_TOKEN_KEYS: the secret of key {kid!r} is {len(secret_bytes)} bytes; "
+                f"each secret must be at least {MIN_KEY_BYTES} bytes (HS256 needs a 256-bit key)."
+            )
+        if any(kid == known for known, _ in keys):
+            raise ImproperlyConfigured(f"CART_TOKEN_KEYS: key id {kid!r} is listed twice.")
+        keys.append((kid, secret_bytes))
+    return tuple(keys)
+
+
+# --- Encoding -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CartToken:
+    """A verified cart token."""
+
+    cart: Cart
+    cid: str
+    sub: int | None
+    iat: int
+    exp: int
+    orig_iat: int
+    jti: str
+    kid: str
+    version: int
+    size: int  # bytes of the encoded token
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.exp, tz=UTC)
+
+    @property
+    def lifetime_ends_at(self) -> datetime:
+        return datetime.fromtimestamp(self.orig_iat + settings.CART_TOKEN_MAX_AGE, tz=UTC)
+
+
+def new_cid() -> str:
+    """A fresh cart id: stable across every change of one cart, spent at checkout."""
+    return secrets.token_urlsafe(12)
+
+
+def expiry(*, now: int, orig_iat: int) -> int:
+    """Sliding expiry, never past the absolute lifetime counted from `orig_iat`."""
+    return min(now + settings.CART_TOKEN_TTL, orig_iat + settings.CART_TOKEN_MAX_AGE)
+
+
+def encode_cart(
+    *,
+    cart: Cart,
+    cid: str,
+    sub: int | None = None,
+    orig_iat: int | None = None,
+    now: int | None = None,
+) -> str:
+    """Sign `cart` into a token, with a fresh `jti`, `iat` and sliding `exp`.
+
+    Pass the previous token's `orig_iat` when re-issuing, so that the cart's
+    absolute lifetime keeps counting from its first issue.
+    """
+    now = int(time.time()) if now is None else now
+    orig_iat = now if orig_iat is None else orig_iat
+    exp = expiry(now=now, orig_iat=orig_iat)
+    if exp <= now:
+        raise LifetimeExceeded(
+            f"This cart reached its maximum age of {settings.CART_TOKEN_MAX_AGE // 86400} days. "
+            + START_AGAIN
+        )
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": exp,
+        "orig_iat": orig_iat,
+        "jti": secrets.token_urlsafe(9),
+        "cid": cid,
+        "cart": cart.to_compact(),
+        "v": VERSION,
+    }
+    if sub is not None:
+        claims["sub"] = str(sub)
+    kid, secret = _keys()[0]
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+def new_cart_token(*, sub: int | None = None) -> str:
+    """A token for a fresh, empty cart."""
+    return encode_cart(cart=Cart(), cid=new_cid(), sub=sub)
+
+
+# --- Decoding -----------------------------------------------------------------
+
+
+def _b64json(segment: str, what: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedToken(
+            f"The token's {what} is not base64url-encoded JSON; the token is damaged. "
+            + START_AGAIN
+        ) from exc
+    if not isinstance(value, dict):
+        raise MalformedToken(f"The token's {what} is not a JSON object. " + START_AGAIN)
+    return value
+
+
+def inspect_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims as written in the token, NOT verified: for display only."""
+    _check_size_and_shape(token)
+    header_segment, payload_segment, _ = token.split(".")
+    return _b64json(header_segment, "header"), _b64json(payload_segment, "payload")
+
+
+def _check_size_and_shape(token: Any) -> int:
+    if not isinstance(token, str):
+        raise MalformedToken("A cart token is a text string. " + START_AGAIN)
+    size = len(token.encode("utf-8", "surrogatepass"))
+    limit = settings.CART_TOKEN_MAX_BYTES
+    if size > limit:
+        raise TokenTooLarge(
+            f"The token is {size} bytes; cart tokens are at most {limit} bytes, so this one "
+            "was refused without being read. " + START_AGAIN
+        )
+    if not token.isascii() or not _SHAPE_RE.match(token):
+        raise MalformedToken(
+            "This is not a cart token: a JWT is three base64url parts separated by dots "
+            "(header.payload.signature). " + START_AGAIN
+        )
+    return size
+
+
+def _check_header(header: dict[str, Any]) -> tuple[str, bytes]:
+    alg = header.get("alg")
+    if alg != ALGORITHM:
+        raise BadAlgorithm(
+            f"The token says it is signed with {str(alg)[:20]!r}; cart tokens are only "
+            f"accepted when signed with {ALGORITHM}. " + START_AGAIN
+        )
+    extra = sorted(set(header) - ALLOWED_HEADERS)
+    if extra:
+        names = ", ".join(name[:20] for name in extra[:5])
+        raise UnsupportedHeader(
+            f"The token's header has parameters this server does not accept ({names}); "
+            "cart tokens carry only alg, typ and kid. " + START_AGAIN
+        )
+    typ = header.get("typ", "JWT")
+    if not isinstance(typ, str) or typ.upper() != "JWT":
+        raise UnsupportedHeader(f"The token's type {str(typ)[:20]!r} is not JWT. " + START_AGAIN)
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise UnknownKey(
+            "The token does not name its signing key (no 'kid' in its header). " + START_AGAIN
+        )
+    for known, secret in _keys():
+        if hmac.compare_digest(known, kid):
+            return known, secret
+    shown = kid[:32] if _KID_RE.match(kid) else "an unknown key id"
+    raise UnknownKey(
+        f"The token was signed with key {shown!r}, which this server does not (or no longer) "
+        "accept; keys are rotated out after a while. " + START_AGAIN
+    )
+
+
+def _int_claim(claims: dict[str, Any], name: str) -> int:
+    value = claims[name]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_ID:
+        raise InvalidClaim(f"The token's '{name}' claim is not a timestamp. " + START_AGAIN)
+    return value
+
+
+def decode_cart(token: str, *, now: int | None = None) -> CartToken:
+    """Verify `token` and return its cart, or raise a TokenError saying why not."""
+    size = _check_size_and_shape(token)
+    header_segment = token.split(".", 1)[0]
+    kid, secret = _check_header(_b64json(header_segment, "header"))
+    try:
+        claims = _decoder.decode(
+            token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER
+        )
+    except jwt.InvalidSignatureError as exc:
+        raise BadSignature(
+            f"The token's signature does not match key {kid!r}: it was altered or not made "
+            "by this shop. " + START_AGAIN
+        ) from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise MissingClaim(
+            f"The token lacks the required claim {exc.claim!r}. " + START_AGAIN
+        ) from exc
+    except jwt.InvalidAudienceError as exc:
+        raise WrongAudience(
+            f"This token was issued for another purpose (its audience is not {AUDIENCE!r}); "
+            "it is not a cart token. " + START_AGAIN
+        ) from exc
+    except jwt.InvalidIssuerError as exc:
+        raise WrongIssuer(
+            f"This token was not issued by this shop (issuer is not {ISSUER!r}). " + START_AGAIN
+        ) from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise BadAlgorithm(f"Cart tokens must be signed with {ALGORITHM}. " + START_AGAIN) from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidClaim(f"The token is not valid: {exc}. " + START_AGAIN) from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedToken("The token could not be read. " + START_AGAIN) from exc
+
+    now = int(time.time()) if now is None else now
+    version = claims["v"]
+    if version != VERSION or isinstance(version, bool):
+        raise UnsupportedVersion(
+            f"This cart token has format version {str(version)[:10]!r}; this server reads "
+            f"version {VERSION}. " + START_AGAIN
+        )
+    iat = _int_claim(claims, "iat")
+    exp = _int_claim(claims, "exp")
+    orig_iat = _int_claim(claims, "orig_iat")
+    if "nbf" in claims and (_int_claim(claims, "nbf") > now):
+        raise NotYetValid("The token is not valid yet (nbf is in the future). " + START_AGAIN)
+    if iat > now or orig_iat > iat:
+        raise NotYetValid(
+            "The token says it was issued in the future; it was not issued by this server "
+            "or the server's clock is wrong. " + START_AGAIN
+        )
+    if exp <= now:
+        when = datetime.fromtimestamp(exp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise Expired(
+            f"This cart token expired at {when} (tokens last {settings.CART_TOKEN_TTL // 86400} "
+            "days after the last request); its cart is gone. " + START_AGAIN
+        )
+    if orig_iat + settings.CART_TOKEN_MAX_AGE <= now:
+        raise LifetimeExceeded(
+            f"This cart is older than the maximum of {settings.CART_TOKEN_MAX_AGE // 86400} days. "
+            + START_AGAIN
+        )
+    cid = claims["cid"]
+    if not isinstance(cid, str) or not _CID_RE.match(cid):
+        raise InvalidClaim("The token's cart id ('cid') is not valid. " + START_AGAIN)
+    jti = claims["jti"]
+    sub_raw = claims.get("sub")
+    sub: int | None = None
+    if sub_raw is not None:
+        if not isinstance(sub_raw, str) or not sub_raw.isdigit() or not 0 < int(sub_raw) <= _MAX_ID:
+            raise InvalidClaim("The token's user ('sub') is not a user id. " + START_AGAIN)
+        sub = int(sub_raw)
+    try:
+        cart = Cart.from_compact(claims["cart"])
+    except CartError as exc:
+        raise NotACartToken(
+            f"The cart inside the token is not valid: {exc.message} " + START_AGAIN
+        ) from exc
+    if any(pid > _MAX_ID for pid in cart.product_ids):
+        raise NotACartToken(
+            "The cart inside the token names an impossible product id. " + START_AGAIN
+        )
+    return CartToken(
+        cart=cart,
+        cid=cid,
+        sub=sub,
+        iat=iat,
+        exp=exp,
+        orig_iat=orig_iat,
+        jti=jti,
+        kid=kid,
+        version=version,
+        size=size,
+    )

@@ -1,5 +1,17 @@
-"""Template context shared by every page of the web shop."""
+"""Template context shared by every page of the web shop.
+
+Lazy on purpose: the session is read only when a template shows the cart badge,
+so pages without it (the JSON API, DRF's browsable API, the admin) never touch
+the session store.
+"""
+
+from django.utils.functional import SimpleLazyObject
+
+from .session_cart import load_cart
 
 
 def cart_summary(request):
-    return {}
+    session = getattr(request, "session", None)
+    if session is None:
+        return {}
+    return {"cart_item_count": SimpleLazyObject(lambda: load_cart(session).item_count)}

@@ -1,5 +1,27 @@
-"""URLs of the web shop."""
+"""URLs of the web shop, and the two account URLs that keep Django's usual names."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "shop"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+    path("products/<slug:slug>/", views.product_detail, name="product"),
+    path("products/<slug:slug>/picture.svg", views.product_picture, name="product_picture"),
+    path("cart/", views.cart_detail, name="cart"),
+    path("cart/add/", views.cart_add, name="cart_add"),
+    path("cart/items/<int:product_id>/", views.cart_set, name="cart_set"),
+    path("cart/items/<int:product_id>/remove/", views.cart_remove, name="cart_remove"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/<int:order_id>/", views.order_detail, name="order"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/orders/", views.order_history, name="order_history"),
+]
+
+# Outside the namespace, under the names LOGIN_URL and Django's own templates expect.
+account_urlpatterns = [
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+]

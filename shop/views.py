@@ -1,0 +1,366 @@
+"""Views of the web shop: pages and form posts around the session cart.
+
+The views validate input and shape pages; the cart rules live in shop.cart,
+prices in shop.pricing, ordering in shop.checkout, and the session store in
+shop.session_cart.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .cart import Cart, CartError
+from .checkout import CheckoutError, Customer, place_order
+from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from .models import Category, Order, Product
+from .pictures import product_svg
+from .pricing import PricedCart, price_cart
+from .session_cart import change_cart, load_cart, session_state
+
+PAGE_SIZE = 24
+ORDERS_SESSION_KEY = "orders"  # ids of the orders this visitor placed, so they may see them
+ORDERS_REMEMBERED = 20
+CATALOGUE_FIELDS = ("id", "slug", "name", "price", "stock", "category__name", "category__slug")
+
+
+class NotEnoughStock(CartError):
+    code = "not_enough_stock"
+
+
+class NotInCart(CartError):
+    code = "not_in_cart"
+
+
+# --- Helpers -----------------------------------------------------------------------
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return errors[0]
+    return "Please check the form."  # pragma: no cover - a bound invalid form has an error
+
+
+def _clean_with(current: Cart, priced: PricedCart) -> Cart:
+    """Apply pricing's removals and reductions to the cart as it is stored now."""
+    stock = {line.product_id: line.stock for line in priced.lines}
+    for notice in priced.notices:
+        if notice.code in ("unavailable", "sold_out"):
+            current = current.remove(notice.product_id)
+        elif notice.code == "reduced" and current.quantity(notice.product_id) > stock.get(
+            notice.product_id, 0
+        ):
+            current = current.set(notice.product_id, stock[notice.product_id])
+    return current
+
+
+def _priced_session_cart(request) -> PricedCart:
+    """Price the visitor's cart; when pricing cleaned it, save the cleaned cart and say why."""
+    priced = price_cart(load_cart(request.session))
+    if priced.changed:
+        change_cart(request, lambda current: _clean_with(current, priced))
+        for notice in priced.notices:
+            messages.warning(request, notice.message)
+    return priced
+
+
+def _remember_order(request, order: Order) -> None:
+    ids = [i for i in request.session.get(ORDERS_SESSION_KEY, []) if isinstance(i, int)]
+    request.session[ORDERS_SESSION_KEY] = [*ids, order.pk][-ORDERS_REMEMBERED:]
+
+
+# --- Catalogue ---------------------------------------------------------------------
+
+
+@require_GET
+def catalogue(request):
+    query = request.GET.get("q", "").strip()[:100]
+    category_slug = request.GET.get("category", "").strip()
+    categories = list(Category.objects.all())
+    current = next((c for c in categories if c.slug == category_slug), None)
+
+    products = Product.objects.active().select_related("category").only(*CATALOGUE_FIELDS)
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    if current:
+        products = products.filter(category=current)
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    keep = {key: value for key, value in (("q", query), ("category", category_slug)) if value}
+    return render(
+        request,
+        "shop/catalogue.html",
+        {
+            "page": page,
+            "products": list(page.object_list),
+            "categories": categories,
+            "current_category": current,
+            "query": query,
+            "filter_query": urlencode(keep),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@require_GET
+def product_detail(request, slug: str):
+    product = get_object_or_404(Product.objects.active().select_related("category"), slug=slug)
+    in_cart = load_cart(request.session).quantity(product.pk)
+    top = min(product.stock, AddToCartForm().fields["quantity"].max_value)
+    return render(
+        request,
+        "shop/product.html",
+        {"product": product, "in_cart": in_cart, "max_quantity": max(top, 1)},
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def product_picture(request, slug: str):
+    found = Product.objects.active().filter(slug=slug).values_list("name", "category__slug").first()
+    if found is None:
+        raise Http404("No such product.")
+    name, category_slug = found
+    return HttpResponse(
+        product_svg(name=name, category_slug=category_slug), content_type="image/svg+xml"
+    )
+
+
+# --- Cart --------------------------------------------------------------------------
+
+
+@require_GET
+def cart_detail(request):
+    priced = _priced_session_cart(request)
+    return render(
+        request,
+        "shop/cart.html",
+        {"priced": priced, "state": session_state(request)},
+    )
+
+
+@require_POST
+def cart_add(request):
+    form = AddToCartForm(request.POST)
+    back = _safe_next(request)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(back or "shop:cart")
+    product_id = form.cleaned_data["product_id"]
+    quantity = form.cleaned_data["quantity"]
+    product = (
+        Product.objects.active().filter(pk=product_id).only("id", "slug", "name", "stock").first()
+    )
+    if product is None:
+        messages.error(request, "That product is not for sale (any more); nothing was added.")
+        return redirect(back or "shop:cart")
+
+    def add(cart: Cart) -> Cart:
+        if product.stock <= 0:
+            raise NotEnoughStock(f"“{product.name}” is sold out; nothing was added.")
+        new = cart.add(product.pk, quantity)
+        if new.quantity(product.pk) > product.stock:
+            held = cart.quantity(product.pk)
+            already = f"; your cart already holds {held}" if held else ""
+            raise NotEnoughStock(
+                f"Only {product.stock} of “{product.name}” in stock{already}. Nothing was added."
+            )
+        return new
+
+    try:
+        cart = change_cart(request, add)
+    except CartError as error:
+        messages.error(request, error.message)
+        return redirect(back or product.get_absolute_url())
+    messages.success(
+        request,
+        f"Added {quantity} × “{product.name}” to your cart "
+        f"(now {cart.quantity(product.pk)} in the cart).",
+    )
+    return redirect(back or "shop:cart")
+
+
+@require_POST
+def cart_set(request, product_id: int):
+    form = SetQuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("shop:cart")
+    quantity = form.cleaned_data["quantity"]
+    product = Product.objects.filter(pk=product_id).only("id", "name", "stock", "active").first()
+    if quantity and (product is None or not product.active):
+        messages.error(request, "That product is not for sale (any more); the cart is unchanged.")
+        return redirect("shop:cart")
+    name = f"“{product.name}”" if product else f"Product {product_id}"
+
+    def set_quantity(cart: Cart) -> Cart:
+        if product_id not in cart:
+            raise NotInCart(f"{name} is not in your cart; nothing was changed.")
+        if quantity and quantity > product.stock:
+            raise NotEnoughStock(
+                f"Only {product.stock} of {name} in stock; the quantity was not changed."
+            )
+        return cart.set(product_id, quantity)
+
+    try:
+        change_cart(request, set_quantity)
+    except CartError as error:
+        messages.error(request, error.message)
+    else:
+        if quantity:
+            messages.success(request, f"{name}: quantity set to {quantity}.")
+        else:
+            messages.success(request, f"Removed {name} from your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request, product_id: int):
+    found = Product.objects.filter(pk=product_id).values_list("name", flat=True).first()
+    name = f"“{found}”" if found else f"Product {product_id}"
+
+    def remove(cart: Cart) -> Cart:
+        if product_id not in cart:
+            raise NotInCart(f"{name} is not in your cart; nothing was changed.")
+        return cart.remove(product_id)
+
+    try:
+        change_cart(request, remove)
+    except CartError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Removed {name} from your cart.")
+    return redirect("shop:cart")
+
+
+# --- Checkout and orders -------------------------------------------------------------
+
+
+def _checkout_initial(user) -> dict[str, str]:
+    if not user.is_authenticated:
+        return {}
+    return {"name": user.get_full_name() or user.get_username(), "email": user.email}
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    priced = _priced_session_cart(request)
+    if not priced.cart:
+        messages.error(request, "Your cart is empty; add a product before checking out.")
+        return redirect("shop:cart")
+    if priced.changed and request.method == "POST":
+        messages.warning(request, "Your cart changed (see above): check it and confirm again.")
+        form = CheckoutForm(request.POST)
+        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+    if request.method == "GET":
+        form = CheckoutForm(initial=_checkout_initial(request.user))
+        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+    customer = Customer(
+        name=form.cleaned_data["name"],
+        email=form.cleaned_data["email"],
+        address=form.cleaned_data["address"],
+    )
+    try:
+        order = place_order(cart=priced.cart, customer=customer, channel="web", user=request.user)
+    except CheckoutError as error:
+        messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
+        priced = price_cart(load_cart(request.session))
+        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+    ordered = priced.cart
+    change_cart(request, lambda current: _without(current, ordered))
+    _remember_order(request, order)
+    messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
+    return redirect("shop:order", order_id=order.pk)
+
+
+def _without(current: Cart, ordered: Cart) -> Cart:
+    """What another tab added while this checkout ran stays in the cart; the rest was ordered."""
+    for product_id, _quantity in ordered:
+        current = current.remove(product_id)
+    return current
+
+
+@require_GET
+def order_detail(request, order_id: int):
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
+    user = request.user
+    is_buyer = (user.is_authenticated and order.user_id == user.pk) or order.pk in (
+        request.session.get(ORDERS_SESSION_KEY) or []
+    )
+    if not is_buyer:
+        raise Http404("No such order.")
+    return render(request, "shop/order_detail.html", {"order": order})
+
+
+@require_GET
+@login_required
+def order_history(request):
+    orders = request.user.orders.prefetch_related("lines")
+    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    return render(request, "shop/order_history.html", {"page": page})
+
+
+# --- Accounts -----------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        messages.success(self.request, f"Welcome back, {user.get_short_name() or user}.")
+        count = load_cart(self.request.session).item_count
+        if count:
+            messages.info(
+                self.request,
+                f"Your cart ({count} item{'s' if count != 1 else ''}) came with you: "
+                "you have a new session key, with the same cart in it.",
+            )
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are logged out. Your session, and the cart in it, was deleted.")
+        return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("shop:catalogue")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+        return redirect(_safe_next(request) or reverse("shop:catalogue"))
+    return render(request, "registration/signup.html", {"form": form, "next": _safe_next(request)})

@@ -3,9 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from shop.urls import account_urlpatterns
+
 urlpatterns = [
     path("admin/", include("compare.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("", include(account_urlpatterns)),
     path("", include("shop.urls")),
 ]

@@ -11,6 +11,6 @@ class ApiConfig(AppConfig):
         # gunicorn does not run system checks, so a missing or weak key must stop the
         # server here, at import time, rather than at the first API request.
         from . import schema  # noqa: F401  (registers the OpenAPI security scheme)
-        from .tokens import signing_keys
+        from .tokens import check_configuration
 
-        signing_keys()
+        check_configuration()

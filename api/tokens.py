@@ -139,6 +139,18 @@ class NotYetValid(TokenError):
 # --- Keys ---------------------------------------------------------------------
 
 
+# Set by check_configuration() at start-up: a process that started with DEBUG on keeps
+# its derived development key even if DEBUG is switched off later (as the test runner does).
+started_in_debug = False
+
+
+def check_configuration() -> None:
+    """Refuse to start without usable keys; called from ApiConfig.ready()."""
+    global started_in_debug
+    _parse_keys(_raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY))
+    started_in_debug = bool(settings.DEBUG)
+
+
 def signing_keys() -> list[tuple[str, bytes]]:
     """The configured keys as (kid, secret); the first one signs, every one verifies.
 
@@ -150,7 +162,9 @@ def signing_keys() -> list[tuple[str, bytes]]:
 
 def _keys() -> tuple[tuple[str, bytes], ...]:
     return _parse_keys(
-        _raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY)
+        _raw_keys(settings.CART_TOKEN_KEYS),
+        bool(settings.DEBUG) or started_in_debug,
+        str(settings.SECRET_KEY),
     )
 
 
@@ -387,6 +401,8 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
         raise WrongIssuer(
             f"This token was not issued by this shop (issuer is not {ISSUER!r}). " + START_AGAIN
         ) from exc
+    except jwt.DecodeError as exc:
+        raise MalformedToken(f"The token could not be read ({exc}). " + START_AGAIN) from exc
     except jwt.InvalidAlgorithmError as exc:
         raise BadAlgorithm(f"Cart tokens must be signed with {ALGORITHM}. " + START_AGAIN) from exc
     except jwt.InvalidTokenError as exc:

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: catalogue factories and database facts."""
 
+import json
 from decimal import Decimal
 from itertools import count
 
@@ -42,3 +43,77 @@ def make_product(db, category):
 @pytest.fixture
 def product(make_product) -> Product:
     return make_product(name="Espresso Blend 1 kg", price="24.00", stock=20)
+
+
+# --- JSON API: a client that carries the cart token, and a token forger -----------
+
+
+class ApiClient:
+    """Django's test client speaking JSON to /api/ and keeping the latest cart token."""
+
+    def __init__(self) -> None:
+        from django.test import Client
+
+        self.client = Client()
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body=None, *, token=..., **headers):
+        token = self.token if token is ... else token
+        if token is not None:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        kwargs = {}
+        if body is not None:
+            kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+        response = getattr(self.client, method.lower())(path, **kwargs, **headers)
+        if response.status_code < 300 and response.get("Content-Type") == "application/json":
+            self.token = response.json().get("token", self.token)
+        return response
+
+    def get(self, path, **kwargs):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.call("POST", path, body, **kwargs)
+
+    def put(self, path, body=None, **kwargs):
+        return self.call("PUT", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.call("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api(db) -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def forge():
+    """Build cart tokens by hand: forge(claims=..., header=..., key=..., drop=(...))."""
+    import time
+
+    import jwt
+
+    from api import tokens
+
+    def make(*, claims=None, header=None, key=None, algorithm="HS256", drop=(), now=None):
+        now = int(time.time()) if now is None else now
+        kid, secret = tokens.signing_keys()[0]
+        payload = {
+            "iss": tokens.ISSUER,
+            "aud": tokens.AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "orig_iat": now,
+            "jti": "forged-jti",
+            "cid": "forged-cart-id-1",
+            "cart": [],
+            "v": tokens.VERSION,
+        }
+        payload.update(claims or {})
+        for name in drop:
+            payload.pop(name)
+        headers = {"kid": kid, **(header or {})}
+        return jwt.encode(payload, secret if key is None else key, algorithm, headers=headers)
+
+    return make

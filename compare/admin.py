@@ -1,0 +1,253 @@
+"""Admin for the stateful side's state (the sessions, with their decoded carts) and for the
+measurement runs of `manage.py compare`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.db.models.functions import Length
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from shop.models import Product
+
+from .figures import session_cart, session_decoder
+from .models import BenchmarkResult, DrillResult, MeasurementRun
+
+AUTH_USER_KEY = "_auth_user_id"
+
+STORE_LISTING = {
+    "db": "This deployment keeps sessions in the django_session table (SESSION_STORE=db): "
+    "every session is listed here.",
+    "cached_db": "This deployment uses cached_db: every session is written to django_session "
+    "and read through the cache, so every session is listed here. Expiring one also drops "
+    "its cached copy.",
+    "cache": "This deployment keeps sessions in the cache (SESSION_STORE=cache), not in this "
+    "table, so they are not listed here. Redis sessions are counted (SCAN) on the comparison "
+    "page; a local-memory cache lives inside each server process and cannot be listed at all.",
+    "signed_cookies": "This deployment keeps sessions in signed cookies (SESSION_STORE="
+    "signed_cookies): the server holds nothing, so there is nothing to list or expire. "
+    "Rows below, if any, are left from another store.",
+}
+
+
+def decorate_sessions(sessions) -> None:
+    """Decode each session's cart and user, with one product and one user query in all."""
+    decoder = session_decoder()
+    product_ids: set[int] = set()
+    user_ids: set[int] = set()
+    for session in sessions:
+        data = decoder.decode(session.session_data)
+        session.cart = session_cart(data)
+        product_ids.update(session.cart.product_ids)
+        try:
+            session.user_pk = int(data.get(AUTH_USER_KEY))
+        except (TypeError, ValueError):
+            session.user_pk = None
+        if session.user_pk is not None:
+            user_ids.add(session.user_pk)
+    products = Product.objects.only("id", "name").in_bulk(product_ids) if product_ids else {}
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    for session in sessions:
+        session.cart_lines = [
+            (products[pid].name if pid in products else f"Product #{pid} (gone)", quantity)
+            for pid, quantity in session.cart
+        ]
+        session.user = users.get(session.user_pk)
+
+
+class DecodedChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        decorate_sessions(self.result_list)
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("live", "Live"), ("expired", "Expired"))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.filter(expire_date__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(expire_date__lte=now)
+        return queryset
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    """Server-side sessions of the web shop (db and cached_db stores), carts decoded."""
+
+    list_display = ("key_prefix", "user_display", "cart_display", "size", "expire_date", "state")
+    list_display_links = None
+    list_filter = (StateFilter,)
+    ordering = ("-expire_date",)
+    actions = ("expire_sessions",)
+    list_per_page = 50
+    fields = ("key_prefix", "user_display", "cart_display", "size", "expire_date", "state")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(size=Length("session_data"))
+
+    def get_changelist(self, request, **kwargs):
+        return DecodedChangeList
+
+    def has_add_permission(self, request):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        store = settings.SESSION_STORE
+        extra_context = {
+            **(extra_context or {}),
+            "session_store": store,
+            "store_listing": STORE_LISTING.get(store, ""),
+            "store_listable": store in ("db", "cached_db"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        session = super().get_object(request, object_id, from_field)
+        if session is not None:
+            decorate_sessions([session])
+        return session
+
+    @admin.display(description="session key")
+    def key_prefix(self, session):
+        # The key is a bearer credential: show enough to tell sessions apart, no more.
+        return f"{session.session_key[:8]}…"
+
+    @admin.display(description="user")
+    def user_display(self, session):
+        if session.user is not None:
+            return session.user.get_username()
+        if session.user_pk is not None:
+            return f"user #{session.user_pk} (deleted)"
+        return "anonymous"
+
+    @admin.display(description="cart")
+    def cart_display(self, session):
+        if not session.cart_lines:
+            return format_html('<span class="quiet">empty</span>')
+        return format_html(
+            '<ul class="session-cart">{}</ul>',
+            format_html_join("", "<li>{} × {}</li>", ((q, n) for n, q in session.cart_lines)),
+        )
+
+    @admin.display(description="size (bytes)", ordering="size")
+    def size(self, session):
+        return session.size if hasattr(session, "size") else len(session.session_data)
+
+    @admin.display(description="state")
+    def state(self, session):
+        if session.expire_date <= timezone.now():
+            label = "abandoned cart" if session.cart_lines else "expired"
+            return format_html('<span style="color: var(--error-fg)">{}</span>', label)
+        return "live"
+
+    @admin.action(permissions=["change"], description="Expire selected sessions (end them now)")
+    def expire_sessions(self, request, queryset):
+        own = request.session.session_key
+        keys = list(queryset.exclude(session_key=own).values_list("session_key", flat=True))
+        expired = Session.objects.filter(session_key__in=keys).update(
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
+        if settings.SESSION_STORE == "cached_db":
+            from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+
+            caches[settings.SESSION_CACHE_ALIAS].delete_many([KEY_PREFIX + k for k in keys])
+        self.message_user(
+            request,
+            f"Expired {expired} session(s): their carts and logins end now.",
+            messages.SUCCESS,
+        )
+        if own and queryset.filter(session_key=own).exists():
+            self.message_user(
+                request, "Your own session was left alone (you would be logged out).", messages.INFO
+            )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BenchmarkInline(ReadOnlyInline):
+    model = BenchmarkResult
+    fields = (
+        "scenario",
+        "channel",
+        "store",
+        "requests",
+        "failures",
+        "rps",
+        "ratio",
+        "p50_ms",
+        "p99_ms",
+        "cpu_us_per_request",
+        "state_bytes_per_cart",
+    )
+    readonly_fields = fields
+
+
+class DrillInline(ReadOnlyInline):
+    model = DrillResult
+    fields = ("drill", "channel", "store", "passed", "expected", "kept", "lost", "details")
+    readonly_fields = fields
+
+
+@admin.register(MeasurementRun)
+class MeasurementRunAdmin(admin.ModelAdmin):
+    """Runs of `manage.py compare`: read-only, written by the command."""
+
+    list_display = ("__str__", "started_at", "finished_at", "benchmark_count", "drill_count")
+    fields = ("started_at", "finished_at", "environment", "report_text")
+    readonly_fields = fields
+    inlines = (BenchmarkInline, DrillInline)
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                benchmark_total=Count("benchmarks", distinct=True),
+                drill_total=Count("drills", distinct=True),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="benchmarks", ordering="benchmark_total")
+    def benchmark_count(self, run):
+        return run.benchmark_total
+
+    @admin.display(description="drills", ordering="drill_total")
+    def drill_count(self, run):
+        return run.drill_total
+
+    @admin.display(description="report")
+    def report_text(self, run):
+        return format_html('<pre style="white-space: pre; overflow-x: auto">{}</pre>', run.report)

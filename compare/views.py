@@ -1,0 +1,439 @@
+"""/admin/compare/: the two channels side by side, with figures measured on this deployment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_http_methods
+
+from api import tokens
+
+from . import charts, figures
+from .inspector import inspect_token
+
+# Far above the API's size cap, so that an oversized token is explained, not cut.
+INSPECTOR_MAX_CHARS = 200_000
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Cart token",
+        max_length=INSPECTOR_MAX_CHARS,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "spellcheck": "false",
+                "autocomplete": "off",
+                "placeholder": "eyJhbGciOiJIUzI1NiIs… (the token of POST /api/cart/; "
+                "“Bearer …” is fine too)",
+            }
+        ),
+    )
+
+
+@dataclass
+class Figure:
+    """One number on the page, with where it comes from."""
+
+    label: str
+    value: str
+    source: str
+    detail: str = ""
+    tone: str = ""  # "", "good", "bad" or "muted"
+
+
+@dataclass
+class Row:
+    key: str
+    title: str
+    web_claim: str
+    api_claim: str
+    web: list[Figure] = field(default_factory=list)
+    api: list[Figure] = field(default_factory=list)
+
+    @property
+    def sides(self) -> list[tuple[str, str, list[Figure]]]:
+        return [("web", self.web_claim, self.web), ("api", self.api_claim, self.api)]
+
+
+@dataclass(frozen=True)
+class TradeOff:
+    title: str
+    web: str
+    api: str
+    shown_by: tuple[str, ...]  # test files in the repository
+    drill: str = ""  # a DrillResult.drill shown on this page
+
+
+TRADEOFFS = (
+    TradeOff(
+        "Revocation",
+        "Deleting or expiring the session ends the cart and the login at once, on every "
+        "server that shares the store (the session admin's “Expire selected sessions”).",
+        "A token stays valid until its exp: the server keeps no list of tokens, so it cannot "
+        "cancel one. The only lever is removing a signing key, which ends every cart signed "
+        "with it.",
+        ("tests/test_admin_sessions.py", "tests/test_inspector.py"),
+        drill="key_rotation",
+    ),
+    TradeOff(
+        "Logout",
+        "Logging out flushes the session on the server: the cart goes with it, immediately.",
+        "Logging out is the client forgetting its token. A copy taken before (a log, a stolen "
+        "phone) keeps working until it expires.",
+        ("tests/test_inspector.py",),
+    ),
+    TradeOff(
+        "Concurrent changes",
+        "Two requests of one visitor load, change and save the same session: last write wins "
+        "unless the store is locked per session (the web shop locks db, cached_db and Redis; "
+        "signed cookies cannot be locked).",
+        "Each answer is a new token; two requests made from the same token give two tokens and "
+        "the client keeps one, so one change is lost on the client. The server has nothing to "
+        "lock. A cart (cid) is still ordered once only.",
+        ("tests/test_compare_page.py",),
+    ),
+    TradeOff(
+        "What a client can read",
+        "The cookie holds a random session key and nothing else (db, cache, cached_db); with "
+        "signed_cookies the whole session is in the cookie, readable, not changeable.",
+        "The token is signed, not encrypted: anyone holding it reads the cart, the cart id, "
+        "the user id and the times (paste one into the inspector below). Never put a secret "
+        "in it.",
+        ("tests/test_inspector.py",),
+    ),
+)
+
+
+def _bytes(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} B" if value < 10_000 else f"{value / 1024:,.1f} KiB"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _money(value) -> str:
+    return f"{value:,.2f}"
+
+
+def _ago(when) -> str:
+    return f"{timesince(when)} ago" if when else "—"
+
+
+def _benchmark_figure(result) -> Figure:
+    ratio = f" · {result.ratio:.2f}× bare Django" if result.ratio is not None else ""
+    cpu = (
+        f" · {result.cpu_us_per_request:,.0f} µs CPU/request"
+        if result.cpu_us_per_request is not None
+        else ""
+    )
+    return Figure(
+        charts.benchmark_label(result),
+        f"{result.rps:,.0f} req/s",
+        f"manage.py compare, run #{result.run_id}",
+        f"p50 {result.p50_ms:,.1f} ms · p99 {result.p99_ms:,.1f} ms{ratio}{cpu}"
+        + (f" · {result.failures} errors" if result.failures else ""),
+        "bad" if result.failures else "",
+    )
+
+
+def _drill_figure(drill) -> Figure:
+    verdict = "as predicted" if drill.passed else "NOT as predicted"
+    parts = (
+        f"kept: {drill.kept}" if drill.kept else "",
+        f"lost: {drill.lost}" if drill.lost else "",
+    )
+    detail = " · ".join(part for part in parts if part)
+    label = drill.drill.replace("_", " ")
+    return Figure(
+        f"Drill “{label}”" + (f" ({drill.store})" if drill.store else ""),
+        verdict,
+        f"manage.py compare, run #{drill.run_id}",
+        detail or drill.expected,
+        "good" if drill.passed else "bad",
+    )
+
+
+NO_RUN = Figure(
+    "Benchmarks and fault drills",
+    "not measured yet",
+    "run `python manage.py compare` (or `make compare`) to produce them",
+    tone="muted",
+)
+
+
+def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
+    """The five rows of the classic comparison, each with this deployment's figures."""
+    s, o = data.sessions, data.orders
+    web_bench = [b for b in data.benchmarks if b.channel == "web"]
+    api_bench = [b for b in data.benchmarks if b.channel == "api"]
+    web_drills = [d for d in data.drills if d.channel == "web"]
+    api_drills = [d for d in data.drills if d.channel == "api"]
+    sizes = {row.lines: row for row in data.token_sizes}
+
+    session_source = s.source
+    web_state = [
+        Figure("Session store in use", s.store, "settings.SESSION_STORE", s.where),
+    ]
+    if s.carts is not None:
+        web_state += [
+            Figure(
+                "Carts held on the server now",
+                _count(s.carts),
+                session_source,
+                f"{_count(s.cart_items)} items in {_count(s.cart_lines)} lines",
+            ),
+            Figure(
+                "Bytes the server keeps for them",
+                _bytes(s.cart_bytes),
+                session_source,
+                f"{_bytes(s.bytes_per_cart)} per cart",
+            ),
+            Figure(
+                "Least recently changed cart",
+                _ago(s.oldest_cart_written),
+                session_source,
+                "expiry − SESSION_COOKIE_AGE",
+            ),
+            Figure(
+                "All live sessions (carts, logins)",
+                _count(s.sessions),
+                session_source,
+                _bytes(s.session_bytes),
+            ),
+        ]
+    else:
+        web_state.append(
+            Figure("Carts held on the server now", "cannot be listed", s.where, s.note, "muted")
+        )
+    api_state = [
+        Figure(
+            "Carts held on the server",
+            "0",
+            "by design: the API writes nothing before checkout",
+            "the cart is the token the client sends back",
+            "good",
+        ),
+    ]
+    if o.api.token_orders:
+        api_state.append(
+            Figure(
+                "Token size of API orders",
+                _bytes(o.api.token_bytes_avg) + " avg",
+                "shop_order.token_bytes (AVG, MAX)",
+                f"max {_bytes(o.api.token_bytes_max)} over {o.api.token_orders:,} orders",
+            )
+        )
+    else:
+        api_state.append(
+            Figure(
+                "Token size of API orders",
+                "no API orders yet",
+                "shop_order.token_bytes",
+                tone="muted",
+            )
+        )
+    for lines in figures.TOKEN_SIZE_LINES:
+        row = sizes.get(lines)
+        if row is None:
+            continue
+        api_state.append(
+            Figure(
+                f"Token for a {lines}-line cart",
+                _bytes(row.token_bytes) if row.token_bytes else row.error,
+                "encode_cart, measured now",
+                f"the same cart in a db session row: {_bytes(row.session_bytes)}",
+            )
+        )
+
+    if data.run is None:
+        web_scale = api_scale = [NO_RUN]
+        web_resilience = api_resilience = [NO_RUN]
+    else:
+        web_scale = [_benchmark_figure(b) for b in web_bench] or [NO_RUN]
+        api_scale = [_benchmark_figure(b) for b in api_bench] or [NO_RUN]
+        web_scale += [_drill_figure(d) for d in web_drills if d.drill == "two_instances"]
+        api_scale += [_drill_figure(d) for d in api_drills if d.drill == "two_instances"]
+        web_resilience = [_drill_figure(d) for d in web_drills if d.drill != "two_instances"]
+        api_resilience = [_drill_figure(d) for d in api_drills if d.drill != "two_instances"]
+    web_resilience = list(web_resilience)
+    if s.abandoned_carts is not None:
+        web_resilience.append(
+            Figure(
+                "Abandoned carts",
+                _count(s.abandoned_carts),
+                session_source,
+                f"expired sessions still holding a cart ({_count(s.abandoned_items)} items)",
+            )
+        )
+    else:
+        web_resilience.append(
+            Figure(
+                "Abandoned carts",
+                "cannot be counted",
+                s.where,
+                "expired sessions are not kept by this store",
+                "muted",
+            )
+        )
+
+    web_complexity = [
+        Figure(
+            "Expired sessions waiting for clearsessions",
+            _count(s.expired_sessions),
+            session_source,
+            "rows the store keeps until `manage.py clearsessions`",
+        )
+        if s.expired_sessions is not None
+        else Figure("Expired sessions", "removed by the store itself", s.where, tone="muted"),
+        Figure(
+            "Session lifetime",
+            f"{settings.SESSION_COOKIE_AGE // 86400} days",
+            "settings.SESSION_COOKIE_AGE",
+            "renewed when the cart changes",
+        ),
+        Figure(
+            "Shared state to run two servers",
+            s.store if s.store != "signed_cookies" else "none",
+            "settings.SESSION_STORE",
+            "every instance must reach the same session store",
+        ),
+    ]
+    api_complexity = [
+        Figure(
+            "Signing keys configured",
+            _count(len(keys)) if keys else "none",
+            "CART_TOKEN_KEYS (api.tokens.signing_keys)",
+            ", ".join(kid for kid, _ in keys) + " · the first signs, every one verifies",
+        ),
+        Figure(
+            "Token lifetime",
+            f"{settings.CART_TOKEN_TTL // 86400} days sliding, "
+            f"{settings.CART_TOKEN_MAX_AGE // 86400} days at most",
+            "CART_TOKEN_TTL, CART_TOKEN_MAX_AGE",
+            "cannot be shortened for one token",
+        ),
+        Figure(
+            "Shared state to run two servers",
+            "the keys",
+            "CART_TOKEN_KEYS",
+            "plus the database for products and orders",
+        ),
+    ]
+
+    def orders(channel: figures.ChannelOrders) -> list[Figure]:
+        source = o.source.split(";")[0]
+        return [
+            Figure(
+                "Orders",
+                _count(channel.orders),
+                source,
+                f"last {_ago(channel.last)}" if channel.last else "none yet",
+            ),
+            Figure(
+                "Revenue",
+                _money(channel.revenue),
+                source,
+                f"{_money(channel.average)} per order" if channel.average is not None else "",
+            ),
+            Figure(
+                "Lines per order",
+                f"{channel.lines_per_order:,.1f}" if channel.lines_per_order is not None else "—",
+                "shop_orderline GROUP BY channel",
+                f"{_count(channel.items)} items in total",
+            ),
+        ]
+
+    return [
+        Row(
+            "session",
+            "Session management",
+            "The server keeps each visitor's session; every request depends on it.",
+            "Nothing is kept between requests; each request carries its cart.",
+            web_state,
+            api_state,
+        ),
+        Row(
+            "scalability",
+            "Scalability",
+            "Any instance can answer only if it reaches the shared session store.",
+            "Any instance with the keys can answer any request.",
+            web_scale,
+            api_scale,
+        ),
+        Row(
+            "resilience",
+            "Resilience",
+            "Losing the session store loses the carts.",
+            "A server failure loses nothing of the client's cart.",
+            web_resilience,
+            api_resilience or [NO_RUN],
+        ),
+        Row(
+            "complexity",
+            "Complexity",
+            "Session storage, expiry, clean-up and per-session locking to run.",
+            "A simpler server: keys to rotate, and no way to revoke one token.",
+            web_complexity,
+            api_complexity,
+        ),
+        Row(
+            "use_cases",
+            "Use cases",
+            "Continuous interaction: a person with a browser, carts, logins.",
+            "Scripts, apps, headless front ends: brief, independent requests.",
+            orders(o.web),
+            orders(o.api),
+        ),
+    ]
+
+
+def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
+    try:
+        return tokens.signing_keys(), ""
+    except ImproperlyConfigured as exc:
+        return [], str(exc)
+
+
+@require_http_methods(["GET", "POST"])
+def compare_page(request):
+    """The comparison page; a POST runs the token inspector (it never writes anything)."""
+    form = TokenForm(request.POST or None)
+    inspection = None
+    status = HTTPStatus.OK
+    if request.method == "POST":
+        if form.is_valid():
+            inspection = inspect_token(form.cleaned_data["token"])
+        else:
+            status = HTTPStatus.BAD_REQUEST
+    data = figures.comparison()
+    keys, key_problem = _signing_keys()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Stateful vs stateless, measured on this deployment",
+        "data": data,
+        "rows": comparison_rows(data, keys),
+        "tradeoffs": TRADEOFFS,
+        "key_problem": key_problem,
+        "orders_chart": charts.daily_orders_chart(data.days),
+        "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
+        "latency_chart": charts.latency_chart(data.benchmarks) if data.benchmarks else "",
+        "benchmark_rows": [(charts.benchmark_label(b), b) for b in data.benchmarks],
+        "drill_names": {d.drill for d in data.drills},
+        "form": form,
+        "inspection": inspection,
+        "generated_at": timezone.now(),
+    }
+    return TemplateResponse(request, "admin/compare/page.html", context, status=status)

@@ -402,6 +402,10 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
             f"This token was not issued by this shop (issuer is not {ISSUER!r}). " + START_AGAIN
         ) from exc
     except jwt.DecodeError as exc:
+        if "crypto padding" in str(exc):
+            raise BadSignature(
+                "The token's signature is cut short or damaged. " + START_AGAIN
+            ) from exc
         raise MalformedToken(f"The token could not be read ({exc}). " + START_AGAIN) from exc
     except jwt.InvalidAlgorithmError as exc:
         raise BadAlgorithm(f"Cart tokens must be signed with {ALGORITHM}. " + START_AGAIN) from exc

@@ -14,6 +14,7 @@ from django.core.cache import caches
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from shop.models import Product
 
@@ -113,6 +114,7 @@ class SessionAdmin(admin.ModelAdmin):
             "session_store": store,
             "store_listing": STORE_LISTING.get(store, ""),
             "store_listable": store in ("db", "cached_db"),
+            "title": "Server-side sessions of the web shop",
         }
         return super().changelist_view(request, extra_context)
 
@@ -138,7 +140,7 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="cart")
     def cart_display(self, session):
         if not session.cart_lines:
-            return format_html('<span class="quiet">empty</span>')
+            return mark_safe('<span class="quiet">empty</span>')
         return format_html(
             '<ul class="session-cart">{}</ul>',
             format_html_join("", "<li>{} × {}</li>", ((q, n) for n, q in session.cart_lines)),

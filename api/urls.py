@@ -1,6 +1,6 @@
 """URLs of the JSON API, under /api/."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="orders"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.SwaggerView.as_view(), name="docs"),
+    re_path(r"^(?P<path>(?s:.*))$", views.not_found),
 ]

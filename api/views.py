@@ -13,6 +13,9 @@ from http import HTTPStatus
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db.models import Q
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -522,6 +525,23 @@ class OrderListView(StatelessMixin, generics.ListAPIView):
             .prefetch_related("lines")
             .order_by("-created_at", "-id")
         )
+
+
+# --- Everything else under /api/ ---------------------------------------------------------
+
+
+@csrf_exempt
+def not_found(request, path: str = ""):
+    """JSON 404 for any other address under /api/ (instead of the web shop's HTML page)."""
+    detail = "There is no API endpoint at this address; the endpoints are listed at /api/docs/."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            detail = f"Did you mean {request.path}/ (with a trailing slash)?"
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=HTTPStatus.NOT_FOUND)
 
 
 # --- Documentation -----------------------------------------------------------------------

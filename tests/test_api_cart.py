@@ -312,3 +312,15 @@ def test_empty_cart_and_new_cart_make_no_query(api, django_assert_num_queries):
         api.post("/api/cart/", token=None)
         api.get("/api/cart/")
         api.get("/api/cart/", token=None)
+
+
+def test_unknown_api_address_is_a_json_404(api):
+    response = api.get("/api/nothing-here/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_found"
+
+
+def test_missing_trailing_slash_is_pointed_out(api):
+    response = api.post("/api/cart", {})
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["detail"] == "Did you mean /api/cart/ (with a trailing slash)?"

@@ -101,8 +101,9 @@ def daily_orders_chart(days: Sequence, *, slug: str = "orders-by-day", width: in
     left, right, top, bottom = 44, 12, 44, 40
     height = 250
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = nice_ceiling(max((max(d.counts.values(), default=0) for d in days), default=0))
-    top_value = max(top_value, 4.0)
+    # Whole orders on every tick: the top is a multiple of the four tick steps.
+    highest = max((max(d.counts.values(), default=0) for d in days), default=0)
+    top_value = float(max(4, math.ceil(highest / 4) * 4))
     title = "Orders per day by channel"
     totals = {key: sum(d.counts.get(key, 0) for d in days) for key, _ in channels}
     first = days[0].day.isoformat() if days else ""

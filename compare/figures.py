@@ -45,7 +45,9 @@ class SessionFigures:
     engine: str
     listable: bool
     where: str  # where this store keeps the data, in words
-    source: str  # how the numbers below were obtained
+    source: str  # how the numbers below were obtained, in full
+    count_source: str = ""  # short labels for the page: sessions counted...
+    cart_source: str = ""  # ...and carts decoded
     note: str = ""  # what this store can or cannot show, said plainly
     sessions: int | None = None  # live (unexpired) sessions, any content
     session_bytes: int | None = None
@@ -122,6 +124,8 @@ def _table_figures(*, store: str, engine: str, now: datetime) -> SessionFigures:
             "django_session: counts and bytes by one aggregate query; carts by decoding "
             "the rows in one streaming query"
         ),
+        count_source="django_session · COUNT/SUM query",
+        cart_source="django_session · rows decoded in 1 query",
     )
     totals = Session.objects.aggregate(
         live=Count("pk", filter=Q(expire_date__gt=now)),
@@ -198,6 +202,7 @@ def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
         f"Redis: SCAN MATCH {pattern} (at most {REDIS_SCAN_LIMIT:,} keys), "
         "then MGET and TTL in one pipeline"
     )
+    figures.count_source = figures.cart_source = "Redis · SCAN + MGET"
     figures.note = (
         "Redis deletes a session when its TTL runs out, so expired (abandoned) carts "
         "cannot be counted with this store."
@@ -273,6 +278,7 @@ class OrderFigures:
         "shop_order: GROUP BY channel (count, revenue, token bytes); "
         "shop_orderline: GROUP BY channel (lines, items)"
     )
+    short_source: str = "shop_order · GROUP BY channel"
 
     @property
     def web(self) -> ChannelOrders:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http import HTTPStatus
 
 from django import forms
@@ -129,7 +130,11 @@ def _money(value) -> str:
 
 
 def _ago(when) -> str:
-    return f"{timesince(when)} ago" if when else "—"
+    if not when:
+        return "—"
+    if timezone.now() - when < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(when)} ago"
 
 
 def _benchmark_figure(result) -> Figure:
@@ -169,7 +174,7 @@ def _drill_figure(drill) -> Figure:
 NO_RUN = Figure(
     "Benchmarks and fault drills",
     "not measured yet",
-    "run `python manage.py compare` (or `make compare`) to produce them",
+    "run: python manage.py compare (or make compare)",
     tone="muted",
 )
 
@@ -183,7 +188,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
     api_drills = [d for d in data.drills if d.channel == "api"]
     sizes = {row.lines: row for row in data.token_sizes}
 
-    session_source = s.source
+    counted, decoded = s.count_source or s.source, s.cart_source or s.source
     web_state = [
         Figure("Session store in use", s.store, "settings.SESSION_STORE", s.where),
     ]
@@ -192,25 +197,25 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             Figure(
                 "Carts held on the server now",
                 _count(s.carts),
-                session_source,
+                decoded,
                 f"{_count(s.cart_items)} items in {_count(s.cart_lines)} lines",
             ),
             Figure(
                 "Bytes the server keeps for them",
                 _bytes(s.cart_bytes),
-                session_source,
+                decoded,
                 f"{_bytes(s.bytes_per_cart)} per cart",
             ),
             Figure(
                 "Least recently changed cart",
                 _ago(s.oldest_cart_written),
-                session_source,
+                decoded,
                 "expiry − SESSION_COOKIE_AGE",
             ),
             Figure(
                 "All live sessions (carts, logins)",
                 _count(s.sessions),
-                session_source,
+                counted,
                 _bytes(s.session_bytes),
             ),
         ]
@@ -274,7 +279,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             Figure(
                 "Abandoned carts",
                 _count(s.abandoned_carts),
-                session_source,
+                decoded,
                 f"expired sessions still holding a cart ({_count(s.abandoned_items)} items)",
             )
         )
@@ -293,8 +298,8 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
         Figure(
             "Expired sessions waiting for clearsessions",
             _count(s.expired_sessions),
-            session_source,
-            "rows the store keeps until `manage.py clearsessions`",
+            counted,
+            "rows kept until manage.py clearsessions runs",
         )
         if s.expired_sessions is not None
         else Figure("Expired sessions", "removed by the store itself", s.where, tone="muted"),
@@ -334,7 +339,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
     ]
 
     def orders(channel: figures.ChannelOrders) -> list[Figure]:
-        source = o.source.split(";")[0]
+        source = o.short_source
         return [
             Figure(
                 "Orders",

@@ -35,8 +35,9 @@ class ProductListForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.stock <= LOW_STOCK:
-            self.fields["stock"].widget.attrs["class"] = "stock-low"
-            self.fields["stock"].widget.attrs["title"] = f"Low stock (≤ {LOW_STOCK})"
+            attrs = self.fields["stock"].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} stock-low".strip()
+            attrs["title"] = f"Low stock (≤ {LOW_STOCK})"
 
 
 @admin.register(Product)
@@ -53,7 +54,8 @@ class ProductAdmin(admin.ModelAdmin):
         css = {"all": ("css/compare.css",)}
 
     def get_changelist_form(self, request, **kwargs):
-        return ProductListForm
+        kwargs.setdefault("form", ProductListForm)
+        return super().get_changelist_form(request, **kwargs)
 
     @admin.display(description="stock level", ordering="stock")
     def stock_level(self, product):

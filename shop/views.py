@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .cart import Cart, CartError
 from .checkout import CheckoutError, Customer, place_order
@@ -93,7 +93,7 @@ def _remember_order(request, order: Order) -> None:
 # --- Catalogue ---------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def catalogue(request):
     query = request.GET.get("q", "").strip()[:100]
     category_slug = request.GET.get("category", "").strip()
@@ -123,7 +123,7 @@ def catalogue(request):
     )
 
 
-@require_GET
+@require_safe
 def product_detail(request, slug: str):
     product = get_object_or_404(Product.objects.active().select_related("category"), slug=slug)
     in_cart = load_cart(request.session).quantity(product.pk)
@@ -135,7 +135,7 @@ def product_detail(request, slug: str):
     )
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=86400)
 def product_picture(request, slug: str):
     found = Product.objects.active().filter(slug=slug).values_list("name", "category__slug").first()
@@ -150,7 +150,7 @@ def product_picture(request, slug: str):
 # --- Cart --------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def cart_detail(request):
     priced = _priced_session_cart(request)
     return render(
@@ -305,7 +305,7 @@ def _without(current: Cart, ordered: Cart) -> Cart:
     return current
 
 
-@require_GET
+@require_safe
 def order_detail(request, order_id: int):
     order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
     user = request.user
@@ -317,7 +317,7 @@ def order_detail(request, order_id: int):
     return render(request, "shop/order_detail.html", {"order": order})
 
 
-@require_GET
+@require_safe
 @login_required
 def order_history(request):
     orders = request.user.orders.prefetch_related("lines")

@@ -31,7 +31,16 @@ class BenchmarkResult(models.Model):
     p99_ms = models.FloatField()
     ratio = models.FloatField(null=True, blank=True, help_text="rps / bare Django view rps.")
     cpu_us_per_request = models.FloatField(null=True, blank=True)
-    state_bytes_per_cart = models.PositiveIntegerField(null=True, blank=True)
+    state_bytes_per_cart = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes the server keeps for one 3-line cart (session data; 0 for the API).",
+    )
+    client_bytes_per_cart = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes the client carries for that cart (session cookie, or the API token).",
+    )
 
     class Meta:
         ordering = ["run", "id"]
@@ -52,6 +61,7 @@ class DrillResult(models.Model):
     store = models.CharField(max_length=20, blank=True)
     passed = models.BooleanField(help_text="The outcome matched what the design predicts.")
     expected = models.CharField(max_length=200, blank=True)
+    observed = models.CharField(max_length=200, blank=True)
     kept = models.CharField(max_length=200, blank=True)
     lost = models.CharField(max_length=200, blank=True)
     details = models.TextField(blank=True)

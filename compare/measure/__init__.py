@@ -1,0 +1,1 @@
+"""Measuring the two channels: gunicorn servers, locust runs, fault drills and the report."""

@@ -1,0 +1,477 @@
+"""Fault drills: what a crash, a lost session store, a second instance or a key change does.
+
+Each drill starts its own servers, builds carts on both channels, applies one
+failure, looks at the carts again and stops every process it started, whatever
+happens. Its verdict compares what was observed with what the design predicts.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from .clients import ApiScript, Product, WebVisitor, token_kid
+from .runner import Server
+from .stage import Stage, new_key
+
+KEPT, LOST, PARTLY_LOST = "kept", "lost", "partly lost"
+WORKS, BREAKS = "works", "breaks"
+REFUSED = "refused with 401"
+
+
+@dataclass
+class DrillOutcome:
+    drill: str
+    channel: str
+    store: str
+    expected: str
+    observed: str
+    kept: str = ""
+    lost: str = ""
+    details: str = ""
+    server_errors: list[int] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return verdict(expected=self.expected, observed=self.observed, errors=self.server_errors)
+
+
+def verdict(*, expected: str, observed: str, errors: list[int]) -> bool:
+    """A drill passes when it went as the design predicts, with no 5xx on the way."""
+    return observed == expected and not errors
+
+
+def cart_outcome(before: list[Product], after: list[Product]) -> str:
+    """kept (every line still there), lost (none) or partly lost."""
+    if not before:
+        raise ValueError("a drill must build a cart before the failure")
+    remaining = set(after) & set(before)
+    if remaining == set(before):
+        return KEPT
+    return LOST if not remaining else PARTLY_LOST
+
+
+def describe(products: list[Product]) -> str:
+    if not products:
+        return "nothing"
+    lines = "line" if len(products) == 1 else "lines"
+    return f"{len(products)} {lines} ({', '.join(p.name for p in products)})"
+
+
+def split(before: list[Product], after: list[Product]) -> tuple[str, str]:
+    kept = [p for p in before if p in after]
+    lost = [p for p in before if p not in after]
+    return describe(kept), describe(lost)
+
+
+def failed_drill(drill: str, channel: str, store: str, expected: str, error: BaseException):
+    return DrillOutcome(
+        drill=drill,
+        channel=channel,
+        store=store,
+        expected=expected,
+        observed="error",
+        details="".join(traceback.format_exception_only(error)).strip()[-600:],
+    )
+
+
+STORE_LABELS = {
+    "db": "db",
+    "redis": "cache (Redis)",
+    "locmem": "cache (local memory)",
+    "signed_cookies": "signed_cookies",
+}
+
+
+class Drills:
+    """Runs the drills on a stage; `log` receives one line per step."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        products: list[Product],
+        *,
+        log: Callable[[str], None] = print,
+        workers: int = 2,
+    ) -> None:
+        self.stage = stage
+        self.products = products
+        self.log = log
+        self.workers = workers
+
+    # --- servers --------------------------------------------------------------
+
+    def store_env(self, store: str, **kwargs) -> dict[str, str]:
+        """`store` is one of STORE_LABELS: redis and locmem are the `cache` engine."""
+        if store == "redis":
+            return self.stage.env(store="cache", redis=True, **kwargs)
+        if store == "locmem":
+            return self.stage.env(store="cache", redis=False, **kwargs)
+        return self.stage.env(store=store, **kwargs)
+
+    def workers_for(self, store: str) -> int:
+        # Local memory is per process: with two workers, one instance would already
+        # split a visitor's session between them, so each instance gets one worker.
+        return 1 if store == "locmem" else self.workers
+
+    @contextmanager
+    def servers(self, *servers: Server) -> Iterator[tuple[Server, ...]]:
+        try:
+            for server in servers:
+                server.start()
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
+
+    def server(self, store: str, name: str, **env_kwargs) -> Server:
+        return Server(
+            env=self.store_env(store, **env_kwargs),
+            workers=self.workers_for(store),
+            name=name,
+            log_dir=self.stage.log_dir,
+            ready_path="/cart/",
+        )
+
+    def pick(self, n: int, offset: int = 0) -> list[Product]:
+        return self.products[offset : offset + n]
+
+    # --- the drills -------------------------------------------------------------
+
+    def restart(self, stores: list[str]) -> list[DrillOutcome]:
+        """kill -9 the gunicorn master, start again: carts of each channel before and after."""
+        outcomes = []
+        for index, store in enumerate(stores):
+            expected = KEPT if store != "locmem" else LOST
+            try:
+                outcomes += self._restart(store, expected, with_api=index == 0)
+            except Exception as error:
+                outcomes.append(
+                    failed_drill("restart", "web", STORE_LABELS[store], expected, error)
+                )
+        return outcomes
+
+    def _restart(self, store: str, expected: str, *, with_api: bool) -> list[DrillOutcome]:
+        label = STORE_LABELS[store]
+        wanted = self.pick(2)
+        with self.servers(self.server(store, f"restart-{store}")) as (server,):
+            web = WebVisitor(server.url)
+            for product in wanted:
+                web.add(product)
+            _, web_before = web.cart(wanted)
+            api = ApiScript(server.url)
+            if with_api:
+                api.new_cart()
+                for product in wanted:
+                    api.add(product)
+                _, api_before = api.cart(wanted)
+            self.log(
+                f"restart/{label}: carts built; kill -9 of gunicorn master {server.process.pid}"
+            )
+            server.kill_master()
+            server.start()
+            status, web_after = web.cart(wanted)
+            outcomes = []
+            kept, lost = split(web_before, web_after)
+            outcomes.append(
+                DrillOutcome(
+                    drill="restart",
+                    channel="web",
+                    store=label,
+                    expected=expected,
+                    observed=cart_outcome(web_before, web_after),
+                    kept=kept,
+                    lost=lost,
+                    details=f"cart page after the restart answered {status}",
+                    server_errors=web.server_errors,
+                )
+            )
+            if with_api:
+                status, api_after = api.cart(wanted)
+                kept, lost = split(api_before, api_after)
+                outcomes.append(
+                    DrillOutcome(
+                        drill="restart",
+                        channel="api",
+                        store="",
+                        expected=KEPT,
+                        observed=cart_outcome(api_before, api_after),
+                        kept=kept,
+                        lost=lost,
+                        details=f"GET /api/cart/ with the old token answered {status}",
+                        server_errors=api.server_errors,
+                    )
+                )
+        return outcomes
+
+    def store_lost(self, stores: list[str]) -> list[DrillOutcome]:
+        """The session store loses everything: Redis keys deleted, or local memory restarted."""
+        outcomes = []
+        for store in stores:
+            try:
+                outcomes += self._store_lost(store)
+            except Exception as error:
+                outcomes.append(failed_drill("store_lost", "web", STORE_LABELS[store], LOST, error))
+        return outcomes
+
+    def _store_lost(self, store: str) -> list[DrillOutcome]:
+        label = STORE_LABELS[store]
+        wanted, later = self.pick(2), self.pick(1, offset=2)
+        with self.servers(self.server(store, f"store-lost-{store}")) as (server,):
+            web, api = WebVisitor(server.url), ApiScript(server.url)
+            for product in wanted:
+                web.add(product)
+            api.new_cart()
+            for product in wanted:
+                api.add(product)
+            _, web_before = web.cart(wanted)
+            _, api_before = api.cart(wanted)
+            if store == "redis":
+                dropped = self.stage.drop_redis_keys()
+                how = f"deleted this run's {dropped} Redis key(s) (as FLUSHDB would)"
+            else:
+                server.restart()
+                how = "restarted the instance (local memory goes with its processes)"
+            self.log(f"store_lost/{label}: {how}")
+            status, web_after = web.cart(wanted)
+            add_status = web.add(later[0])
+            _, fresh = web.cart(later)
+            fresh_ok = status == HTTPStatus.OK and add_status == HTTPStatus.FOUND and fresh
+            observed = cart_outcome(web_before, web_after)
+            kept, lost = split(web_before, web_after)
+            web_outcome = DrillOutcome(
+                drill="store_lost",
+                channel="web",
+                store=label,
+                expected=LOST,
+                observed=observed if fresh_ok else f"{observed}, no fresh cart",
+                kept=kept,
+                lost=lost,
+                details=(
+                    f"{how}; the returning visitor's cart page answered {status} with a "
+                    f"fresh cart; adding again answered {add_status}"
+                ),
+                server_errors=web.server_errors,
+            )
+            status, api_after = api.cart(wanted)
+            kept, lost = split(api_before, api_after)
+            api_outcome = DrillOutcome(
+                drill="store_lost",
+                channel="api",
+                store=label,
+                expected=KEPT,
+                observed=cart_outcome(api_before, api_after),
+                kept=kept,
+                lost=lost,
+                details=f"{how}; GET /api/cart/ with the token answered {status}",
+                server_errors=api.server_errors,
+            )
+        return [web_outcome, api_outcome]
+
+    def two_instances(self, stores: list[str]) -> list[DrillOutcome]:
+        """Two instances sharing the database; one client alternates between them."""
+        outcomes = []
+        for index, store in enumerate(stores):
+            expected = BREAKS if store == "locmem" else WORKS
+            try:
+                outcomes += self._two_instances(store, expected, with_api=index == 0)
+            except Exception as error:
+                outcomes.append(
+                    failed_drill("two_instances", "web", STORE_LABELS[store], expected, error)
+                )
+        return outcomes
+
+    def _two_instances(self, store: str, expected: str, *, with_api: bool) -> list[DrillOutcome]:
+        label = STORE_LABELS[store]
+        wanted = self.pick(3)
+        one, two = self.server(store, f"two-a-{store}"), self.server(store, f"two-b-{store}")
+        outcomes = []
+        with self.servers(one, two):
+            self.log(f"two_instances/{label}: instances on ports {one.port} and {two.port}")
+            # Cookies are per host, not per port: one jar is a browser behind a load balancer.
+            web = WebVisitor(one.url)
+            for product, server in zip(wanted, (one, two, one), strict=True):
+                web.base_url = server.url
+                web.add(product)
+            views = []
+            for server in (two, one):
+                web.base_url = server.url
+                views.append(web.cart(wanted))
+            shown = [
+                f"port {s.port}: {describe(v[1])}" for s, v in zip((two, one), views, strict=True)
+            ]
+            worst = min((v[1] for v in views), key=len)
+            works = all(v[0] == HTTPStatus.OK and set(v[1]) == set(wanted) for v in views)
+            kept, lost = split(wanted, worst)
+            outcomes.append(
+                DrillOutcome(
+                    drill="two_instances",
+                    channel="web",
+                    store=label,
+                    expected=expected,
+                    observed=WORKS if works else BREAKS,
+                    kept=kept,
+                    lost=lost,
+                    details="added on A, B, A; the cart seen on " + "; on ".join(shown),
+                    server_errors=web.server_errors,
+                )
+            )
+            if with_api:
+                api = ApiScript(one.url)
+                api.new_cart()
+                for product, server in zip(wanted, (two, one, two), strict=True):
+                    api.base_url = server.url
+                    api.add(product)
+                api.base_url = one.url
+                status, seen = api.cart(wanted)
+                api.base_url = two.url
+                checkout = api._request(
+                    "POST",
+                    "/api/checkout/",
+                    body={"name": "Drill", "email": "drill@example.com", "address": "1 Drill St"},
+                ).status_code
+                works = status == HTTPStatus.OK and set(seen) == set(wanted)
+                works = works and checkout == HTTPStatus.CREATED
+                kept, lost = split(wanted, seen)
+                outcomes.append(
+                    DrillOutcome(
+                        drill="two_instances",
+                        channel="api",
+                        store="",
+                        expected=WORKS,
+                        observed=WORKS if works else BREAKS,
+                        kept=kept,
+                        lost=lost,
+                        details=(
+                            f"new cart on A, added on B, A, B; GET on A answered {status}; "
+                            f"checkout on B answered {checkout}"
+                        ),
+                        server_errors=api.server_errors,
+                    )
+                )
+        return outcomes
+
+    def key_rotation(self) -> list[DrillOutcome]:
+        """Add a new signing key (old tokens still accepted), then remove the old one (401)."""
+        try:
+            return self._key_rotation()
+        except Exception as error:
+            return [failed_drill("key_rotation", "api", "", KEPT, error)]
+
+    def _key_rotation(self) -> list[DrillOutcome]:
+        wanted = self.pick(2)
+        old, new = new_key("old"), new_key("new")
+        server = self.server("db", "key-rotation", token_keys=old)
+        with self.servers(server):
+            api = ApiScript(server.url)
+            api.new_cart()
+            for product in wanted:
+                api.add(product)
+            old_token = api.token
+            _, before = api.cart(wanted, token=old_token)
+            server.restart(env=self.store_env("db", token_keys=f"{new},{old}"))
+            self.log("key_rotation: restarted with keys new,old")
+            status, after_add = api.cart(wanted, token=old_token)
+            resigned = api.token if status == HTTPStatus.OK else ""
+            new_kid = token_kid(resigned) if resigned else "-"
+            kept, lost = split(before, after_add)
+            first = DrillOutcome(
+                drill="key_rotation",
+                channel="api",
+                store="",
+                expected=KEPT,
+                observed=cart_outcome(before, after_add),
+                kept=kept,
+                lost=lost,
+                details=(
+                    f"step 1, new key added: the old token (kid old) answered {status}; "
+                    f"the answer's token is signed with kid {new_kid}"
+                ),
+                server_errors=list(api.server_errors),
+            )
+            server.restart(env=self.store_env("db", token_keys=new))
+            self.log("key_rotation: restarted with key new only")
+            refused, _ = api.cart(wanted, token=old_token)
+            challenge = (
+                api.last.headers.get("WWW-Authenticate", "")[:60] if api.last is not None else ""
+            )
+            status, with_new = api.cart(wanted, token=resigned) if resigned else (0, [])
+            clean = refused == HTTPStatus.UNAUTHORIZED and challenge.startswith("Bearer")
+            kept, lost = split(before, with_new)
+            second = DrillOutcome(
+                drill="key_rotation",
+                channel="api",
+                store="",
+                expected=REFUSED,
+                observed=REFUSED if clean else f"answered {refused}",
+                kept=f"re-signed token: {kept}",
+                lost=f"tokens signed with the old key: {describe(before)}",
+                details=(
+                    f"step 2, old key removed: the old token answered {refused} "
+                    f"(WWW-Authenticate: {challenge or '-'}); the token re-signed in step 1 "
+                    f"answered {status}"
+                ),
+                server_errors=api.server_errors,
+            )
+        return [first, second]
+
+    def concurrent_adds(self, stores: list[str], *, threads: int = 10) -> list[DrillOutcome]:
+        """Simultaneous adds of different products to one visitor's session: none may be lost.
+
+        Only for the stores whose cart changes are made atomic (db, Redis); a
+        signed cookie keeps what the last answer saw and cannot merge changes.
+        """
+        outcomes = []
+        for store in stores:
+            expected = KEPT
+            try:
+                outcomes.append(self._concurrent_adds(store, expected, threads))
+            except Exception as error:
+                outcomes.append(
+                    failed_drill("concurrent_adds", "web", STORE_LABELS[store], expected, error)
+                )
+        return outcomes
+
+    def _concurrent_adds(self, store: str, expected: str, threads: int) -> DrillOutcome:
+        label = STORE_LABELS[store]
+        wanted = self.pick(threads, offset=3)
+        with self.servers(self.server(store, f"concurrent-{store}")) as (server,):
+            first = WebVisitor(server.url)
+            first.add(self.products[0])  # the session exists before the race
+            visitors = [WebVisitor(server.url, jar=first.http.cookies) for _ in wanted]
+            barrier = threading.Barrier(len(visitors))
+            statuses: list[int] = []
+
+            def add(visitor: WebVisitor, product: Product) -> None:
+                barrier.wait(timeout=10)
+                statuses.append(visitor.add(product))
+
+            workers = [
+                threading.Thread(target=add, args=(v, p), daemon=True)
+                for v, p in zip(visitors, wanted, strict=True)
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=30)
+            status, seen = first.cart(wanted)
+            errors = [s for v in visitors for s in v.server_errors] + first.server_errors
+            kept, lost = split(wanted, seen)
+            return DrillOutcome(
+                drill="concurrent_adds",
+                channel="web",
+                store=label,
+                expected=expected,
+                observed=cart_outcome(wanted, seen),
+                kept=kept,
+                lost=lost,
+                details=(
+                    f"{threads} simultaneous adds to one session answered "
+                    f"{sorted(set(statuses))}; the cart page answered {status}"
+                ),
+                server_errors=errors,
+            )

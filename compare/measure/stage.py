@@ -1,0 +1,197 @@
+"""The stage a measurement runs on: a throwaway database, fresh keys, and child environments.
+
+The benchmark never touches the user's data: its servers run on a temporary
+SQLite file (or, when DATABASE_URL is PostgreSQL, a temporary database beside
+it) seeded with the demo catalogue, and its Redis keys live under a prefix of
+their own that is deleted at the end. Only the results are saved to the
+user's configured database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from .runner import BASE_DIR
+
+# Variables of the user's shell that would change how the benchmark servers behave.
+SCRUBBED = (
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_DEBUG",
+    "DJANGO_SECURE",
+    "DJANGO_BEHIND_PROXY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_SECRET_KEY",
+    "CART_TOKEN_KEYS",
+    "SESSION_STORE",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "DATABASE_URL",
+)
+BENCH_STOCK = 1_000_000
+
+
+def new_key(kid: str) -> str:
+    """One CART_TOKEN_KEYS entry: `kid:secret` with a 43-character random secret."""
+    return f"{kid}:{secrets.token_urlsafe(32)}"
+
+
+class BenchDatabase:
+    """Plain DB-API access to the throwaway database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.vendor = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    def connect(self):
+        if self.vendor == "sqlite":
+            return contextlib.closing(sqlite3.connect(urlsplit(self.url).path, timeout=20))
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self.connect() as conn:
+            cursor = conn.cursor()
+            cursor.execute(sql if self.vendor == "postgresql" else sql.replace("%s", "?"), params)
+            rows = cursor.fetchall() if cursor.description else []
+            if self.vendor == "sqlite":
+                conn.commit()
+            return rows
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        self.query(sql, params)
+
+
+@dataclass
+class Stage:
+    """Everything a run creates and must remove: temp dir, database, Redis prefix."""
+
+    user_database_url: str = ""
+    redis_url: str = ""
+    tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="shop-compare-")))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+    token_keys: str = field(default_factory=lambda: new_key("bench1"))
+    redis_prefix: str = field(default_factory=lambda: f"compare-{secrets.token_hex(4)}")
+    database_url: str = ""
+    _created_pg_database: str = ""
+
+    def __post_init__(self) -> None:
+        (self.tmp / "logs").mkdir(exist_ok=True)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.tmp / "logs"
+
+    # --- The throwaway database ------------------------------------------
+
+    def create_database(self) -> None:
+        user_url = self.user_database_url
+        if user_url.startswith(("postgres://", "postgresql://")):
+            import psycopg
+
+            parts = urlsplit(user_url)
+            base = parts.path.lstrip("/") or "postgres"
+            name = f"{base[:40]}_compare_{secrets.token_hex(4)}"
+            with psycopg.connect(user_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            self._created_pg_database = name
+            self.database_url = urlunsplit(parts._replace(path=f"/{name}"))
+        else:
+            self.database_url = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
+        self.manage("migrate", "--noinput", "--verbosity", "0")
+        self.manage("seed_demo")
+        # Stock that a benchmark cannot exhaust: checkouts must never fail for lack of it.
+        self.db.execute("UPDATE shop_product SET stock = %s", (BENCH_STOCK,))
+
+    @property
+    def db(self) -> BenchDatabase:
+        return BenchDatabase(self.database_url)
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+        return result.stdout
+
+    def collectstatic(self) -> None:
+        self.manage("collectstatic", "--noinput", "--verbosity", "0")
+
+    # --- Child environments -------------------------------------------------
+
+    def env(
+        self,
+        *,
+        store: str = "db",
+        redis: bool = False,
+        token_keys: str | None = None,
+        settings: str = "config.settings",
+    ) -> dict[str, str]:
+        """The environment of one benchmark server (DEBUG off, throwaway keys and DB)."""
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+        env.update(
+            DJANGO_SETTINGS_MODULE=settings,
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY=self.secret_key,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            CART_TOKEN_KEYS=token_keys or self.token_keys,
+            SESSION_STORE=store,
+            CACHE_KEY_PREFIX=self.redis_prefix,
+            LOG_LEVEL="ERROR",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        if redis and self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
+    # --- Redis ------------------------------------------------------------------
+
+    def redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis_url)
+
+    def redis_keys(self) -> list[bytes]:
+        """This run's keys only (everything under its prefix)."""
+        if not self.redis_url:
+            return []
+        return list(self.redis().scan_iter(match=f"{self.redis_prefix}:*", count=1000))
+
+    def drop_redis_keys(self) -> int:
+        keys = self.redis_keys()
+        if keys:
+            self.redis().delete(*keys)
+        return len(keys)
+
+    # --- Clean-up ---------------------------------------------------------------
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self.drop_redis_keys()
+        if self._created_pg_database:
+            import psycopg
+
+            with (
+                contextlib.suppress(Exception),
+                psycopg.connect(self.user_database_url, autocommit=True) as conn,
+            ):
+                conn.execute(f'DROP DATABASE IF EXISTS "{self._created_pg_database}" WITH (FORCE)')
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,0 +1,180 @@
+"""Live gunicorn servers: lifecycle, the locust scenarios, and two instances sharing a database.
+
+These start real servers on 127.0.0.1 (a few seconds each), on a throwaway
+SQLite file — or a throwaway PostgreSQL database when DATABASE_URL is
+PostgreSQL — seeded once for the module. Redis cases run only with REDIS_URL
+and touch only keys under their own prefix.
+"""
+
+import os
+import socket
+
+import psutil
+import pytest
+
+from compare.measure.clients import ApiScript, Product, WebVisitor
+from compare.measure.drills import BREAKS, KEPT, LOST, REFUSED, WORKS, Drills
+from compare.measure.load import Scenario, run_scenario
+from compare.measure.runner import Server
+from compare.measure.stage import Stage
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set REDIS_URL to test the Redis store")
+
+
+@pytest.fixture(scope="module")
+def stage():
+    stage = Stage(user_database_url=os.environ.get("DATABASE_URL", ""), redis_url=REDIS_URL)
+    try:
+        stage.create_database()
+        stage.collectstatic()
+        yield stage
+    finally:
+        stage.cleanup()
+
+
+@pytest.fixture(scope="module")
+def products(stage) -> list[Product]:
+    rows = stage.db.query("SELECT id, slug, name FROM shop_product WHERE active ORDER BY id")
+    return [Product(*row) for row in rows]
+
+
+@pytest.fixture
+def drills(stage, products) -> Drills:
+    return Drills(stage, products, log=lambda line: None)
+
+
+def bare_server(stage: Stage) -> Server:
+    return Server(
+        env=stage.env(settings="compare.bare.settings"),
+        wsgi="compare.bare.wsgi:application",
+        name="bare",
+        log_dir=stage.log_dir,
+        ready_path="/bare/",
+    )
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_a_stopped_server_leaves_no_process_and_frees_its_port(stage):
+    server = bare_server(stage).start()
+    master = psutil.Process(server.process.pid)
+    workers = master.children()
+    assert len(workers) == 2
+    assert server.url.startswith("http://127.0.0.1:")
+    server.stop()
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)
+    assert port_is_free(server.port)
+
+
+def test_kill_master_takes_the_workers_down_and_the_server_starts_again(stage):
+    server = bare_server(stage).start()
+    try:
+        workers = psutil.Process(server.process.pid).children()
+        server.kill_master()
+        psutil.wait_procs(workers, timeout=5)
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)
+        server.start()
+        assert server.running
+    finally:
+        server.stop()
+
+
+def test_worker_cpu_time_grows_with_requests(stage):
+    with bare_server(stage) as server:
+        before = server.worker_cpu_seconds()
+        for _ in range(300):
+            WebVisitor(server.url)._request("GET", "/bare/")
+        assert server.worker_cpu_seconds() > before
+
+
+def test_the_benchmark_servers_run_with_debug_off_and_fresh_keys(stage):
+    env = stage.env(store="db")
+    assert env["DJANGO_DEBUG"] == "0"
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50
+    kid, _, secret = env["CART_TOKEN_KEYS"].partition(":")
+    assert kid and len(secret) >= 32
+    assert env["DATABASE_URL"] == stage.database_url
+    assert env["DATABASE_URL"] != os.environ.get("DATABASE_URL")
+
+
+def test_the_locust_scenarios_run_without_errors_or_lost_updates(stage, tmp_path):
+    api_add = Scenario("api_add", "api", "API add", "ApiShopper", ("api: add to cart",), ("add",))
+    web_add = Scenario("web_add", "web", "web add", "WebShopper", ("web: add to cart",), ("add",))
+    with Server(env=stage.env(store="db"), log_dir=stage.log_dir, ready_path="/cart/") as server:
+        for scenario in (api_add, web_add):
+            result = run_scenario(
+                scenario, server, store="db", seconds=3, users=2, work_dir=tmp_path
+            )
+            assert result.requests > 20, result.errors
+            assert result.failures == 0, result.errors
+            assert result.cpu_us_per_request > 0
+
+
+def test_two_instances_share_the_api_cart_and_the_db_session_cart(drills):
+    outcomes = drills.two_instances(["db"])
+    web, api = outcomes
+    assert (web.channel, web.observed) == ("web", WORKS)
+    assert (api.channel, api.observed) == ("api", WORKS)
+    assert web.passed and api.passed
+    assert web.lost == "nothing"
+
+
+def test_two_instances_break_the_web_cart_with_per_instance_local_memory(drills):
+    (web,) = drills._two_instances("locmem", BREAKS, with_api=False)
+    assert web.observed == BREAKS
+    assert web.passed
+    assert web.lost.startswith("3 lines")
+    assert not web.server_errors
+
+
+@needs_redis
+def test_two_instances_share_the_web_cart_in_redis(drills):
+    (web,) = drills._two_instances("redis", WORKS, with_api=False)
+    assert web.observed == WORKS
+    assert web.passed
+
+
+@needs_redis
+def test_losing_the_redis_store_loses_web_carts_but_not_api_carts(drills, stage):
+    web, api = drills.store_lost(["redis"])
+    assert (web.observed, api.observed) == (LOST, KEPT)
+    assert "fresh cart" in web.details
+    assert web.passed and api.passed
+    assert stage.redis_keys()  # the returning visitor's new session
+
+
+def test_a_restart_keeps_db_session_carts_and_api_carts(drills):
+    web, api = drills.restart(["db"])
+    assert (web.observed, api.observed) == (KEPT, KEPT)
+    assert web.passed and api.passed
+
+
+def test_key_rotation_keeps_old_tokens_then_refuses_them_with_401(drills):
+    added, removed = drills.key_rotation()
+    assert added.observed == KEPT
+    assert "kid new" in added.details
+    assert removed.observed == REFUSED
+    assert "Bearer" in removed.details
+    assert added.passed and removed.passed
+
+
+def test_an_api_client_carries_its_cart_between_instances(stage, products):
+    one = Server(env=stage.env(store="db"), log_dir=stage.log_dir, ready_path="/cart/")
+    two = Server(env=stage.env(store="db"), log_dir=stage.log_dir, ready_path="/cart/")
+    with one, two:
+        api = ApiScript(one.url)
+        assert api.new_cart() == 201
+        api.base_url = two.url
+        assert api.add(products[0]) == 200
+        api.base_url = one.url
+        status, seen = api.cart(products[:1])
+        assert (status, seen) == (200, products[:1])

@@ -394,3 +394,22 @@ def test_logged_in_pages_say_logout_empties_the_cart(client, user):
     client.force_login(user)
     html = client.get("/cart/").content.decode()
     assert "Logging out deletes this session on the server, so this cart goes with it." in html
+
+
+# --- Cookies -------------------------------------------------------------------------------------
+
+
+def test_session_cookie_is_httponly_and_samesite_lax_and_csrf_cookie_is_lax(client, product):
+    client.get(f"/products/{product.slug}/")
+    response = add(client, product)
+    session_cookie = response.cookies["sessionid"]
+    assert session_cookie["httponly"] is True
+    assert session_cookie["samesite"] == "Lax"
+    assert client.cookies["csrftoken"]["samesite"] == "Lax"
+    assert not session_cookie["secure"]  # plain HTTP unless DJANGO_SECURE=1
+
+
+def test_session_cookie_is_secure_behind_https(client, product, settings):
+    settings.SESSION_COOKIE_SECURE = True
+    response = client.post("/cart/add/", {"product_id": product.pk, "quantity": 1}, secure=True)
+    assert response.cookies["sessionid"]["secure"] is True

@@ -30,7 +30,7 @@ import pickle
 import threading
 import zlib
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,32 @@ class CartBusy(CartError):
         super().__init__(
             "Your cart is being changed by another request (another tab?); please try again."
         )
+
+
+class CartStoreUnavailable(CartError):
+    """The session store did not answer (Redis down, for example); nothing was changed."""
+
+    code = "store_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your cart cannot be reached right now (the session store is not answering); "
+            "nothing was changed. Please try again in a moment."
+        )
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the cache holding the sessions is not answering"."""
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        from django_redis.exceptions import ConnectionInterrupted
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - django-redis is a dependency
+        return tuple(errors)
+    return (*errors, ConnectionInterrupted, RedisError)
+
+
+STORE_ERRORS = _store_errors()
 
 
 # --- Reading and writing ------------------------------------------------------
@@ -130,12 +156,16 @@ def change_cart(request, change: ChangeFn) -> Cart:
         cart = change(load_cart(session))
         save_cart(session, cart)
         return cart
-    if session.session_key is None:
-        # A new visitor: nobody else knows this session yet, so there is nothing to race.
-        return _change_new_session(session, change)
-    if name in ("db", "cached_db"):
-        return _change_locked_row(session, change, cached=name == "cached_db")
-    return _change_locked_cache(session, change)
+    try:
+        if session.session_key is None:
+            # A new visitor: nobody else knows this session yet, so there is nothing to race.
+            return _change_new_session(session, change)
+        if name in ("db", "cached_db"):
+            return _change_locked_row(session, change, cached=name == "cached_db")
+        return _change_locked_cache(session, change)
+    except STORE_ERRORS as error:
+        session.modified = False  # the middleware must not try to save it either
+        raise CartStoreUnavailable() from error
 
 
 def _change_new_session(session: SessionBase, change: ChangeFn) -> Cart:
@@ -198,7 +228,9 @@ def _cache_lock(session):
         try:
             yield
         finally:
-            lock.release()
+            # Expired (held past its timeout) or Redis gone: either way it frees itself.
+            with suppress(*STORE_ERRORS):
+                lock.release()
     else:
         lock = _LOCAL_LOCKS[zlib.crc32(session.session_key.encode()) % len(_LOCAL_LOCKS)]
         if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
@@ -285,8 +317,9 @@ def _signed_cookie_expiry(value: str) -> datetime | None:
 def session_state(request) -> dict[str, Any]:
     """What this channel keeps for the visitor, measured, for the cart page's panel.
 
-    Keys: store, store_label, where, has_session, key_prefix, server_bytes,
-    cache_bytes, cookie_bytes, expires_at. Sizes are None where nothing is held.
+    Keys: store, where, lock, has_session, key_prefix, server_bytes, cache_bytes,
+    cookie_bytes, expires_at, unavailable. Sizes are None where nothing is held;
+    unavailable is True when the store did not answer the measurement.
     """
     session = request.session
     name = store_name(session)
@@ -309,6 +342,7 @@ def session_state(request) -> dict[str, Any]:
         "cache_bytes": None,
         "cookie_bytes": len(cookie.encode()) if cookie else 0,
         "expires_at": None,
+        "unavailable": False,
         "lock": {
             "db": "the session row is locked during each cart change",
             "cached_db": "the session row is locked during each cart change",
@@ -327,6 +361,14 @@ def session_state(request) -> dict[str, Any]:
     if not key:
         return state
     state["key_prefix"] = key[:8]
+    try:
+        _measure(session, name, state)
+    except STORE_ERRORS:
+        state["unavailable"] = True
+    return state
+
+
+def _measure(session, name: str, state: dict[str, Any]) -> None:
     if name in ("db", "cached_db"):
         row = _db_row(session)
         if row:
@@ -341,4 +383,3 @@ def session_state(request) -> dict[str, Any]:
             state["has_session"] = True
             state["server_bytes"] = size
             state["expires_at"] = expires
-    return state

@@ -7,6 +7,7 @@ shop.session_cart.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -79,7 +80,9 @@ def _priced_session_cart(request) -> PricedCart:
     """Price the visitor's cart; when pricing cleaned it, save the cleaned cart and say why."""
     priced = price_cart(load_cart(request.session))
     if priced.changed:
-        change_cart(request, lambda current: _clean_with(current, priced))
+        # Best effort: if the cleaned cart cannot be saved now, pricing cleans it again next time.
+        with suppress(CartError):
+            change_cart(request, lambda current: _clean_with(current, priced))
         for notice in priced.notices:
             messages.warning(request, notice.message)
     return priced
@@ -292,7 +295,10 @@ def checkout(request):
         priced = price_cart(load_cart(request.session))
         return render(request, "shop/checkout.html", {"form": form, "priced": priced})
     ordered = priced.cart
-    change_cart(request, lambda current: _without(current, ordered))
+    try:
+        change_cart(request, lambda current: _without(current, ordered))
+    except CartError:
+        messages.warning(request, "Your cart could not be emptied just now; please empty it.")
     _remember_order(request, order)
     messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
     return redirect("shop:order", order_id=order.pk)

@@ -293,3 +293,32 @@ def test_another_visitors_order_is_404(client, product):
     )
     assert client.get(f"/orders/{order.pk}/").status_code == HTTPStatus.NOT_FOUND
     assert client.get("/orders/999999/").status_code == HTTPStatus.NOT_FOUND
+
+
+# --- A session store that does not answer -------------------------------------------------------
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+}
+
+
+@pytest.mark.parametrize("cookie", [None, "keyofasessionthatredisheldonce01"])
+def test_a_session_store_that_does_not_answer_is_a_clear_message_not_a_500(client, product, cookie):
+    with override_settings(
+        SESSION_ENGINE="django.contrib.sessions.backends.cache", CACHES=DEAD_REDIS
+    ):
+        if cookie:
+            client.cookies["sessionid"] = cookie
+        response = client.post("/cart/add/", {"product_id": product.pk, "quantity": 1})
+        assert response.status_code == HTTPStatus.FOUND
+        assert last_message(response).startswith("Your cart cannot be reached right now")
+        page = client.get("/cart/")
+        assert page.status_code == HTTPStatus.OK
+        expected = "The session store is not answering right now" if cookie else "Nothing yet"
+        assert expected in page.content.decode()
+    product.refresh_from_db()
+    assert product.stock == 20

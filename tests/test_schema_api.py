@@ -7,6 +7,8 @@ a valid cart token.
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,13 +39,24 @@ FUZZ = settings(
 
 @pytest.fixture
 def stocked(make_product):
-    """A few products, and a cart token holding one of them."""
+    """A few products, and a cart token holding one of them.
+
+    Requests go straight to the WSGI application, so, as Django's own test
+    client does, keep the test's database connection open between requests
+    (Django closes it at the end of a request; PostgreSQL would lose the
+    test's transaction).
+    """
     from .conftest import ApiClient
 
     products = [make_product(stock=50) for _ in range(3)]
     client = ApiClient()
     client.post("/api/cart/items/", {"product_id": products[0].pk, "quantity": 2})
-    return client.token
+    # After the test client's own requests: it reconnects these receivers when it is done.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield client.token
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db

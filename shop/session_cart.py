@@ -359,6 +359,12 @@ def session_state(request) -> dict[str, Any]:
         return state
     key = session.session_key
     if not key:
+        if cookie and backend is not None:
+            # The cookie named a session the cache did not return: gone, or the cache is down?
+            try:
+                backend.has_key("session-store-probe")
+            except STORE_ERRORS:
+                state["unavailable"] = True
         return state
     state["key_prefix"] = key[:8]
     try:

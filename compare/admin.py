@@ -89,13 +89,13 @@ class StateFilter(admin.SimpleListFilter):
 class SessionAdmin(admin.ModelAdmin):
     """Server-side sessions of the web shop (db and cached_db stores), carts decoded."""
 
-    list_display = ("key_prefix", "user_display", "cart_display", "size", "expire_date", "state")
+    list_display = ("key_prefix", "user_display", "cart_display", "size", "state")
     list_display_links = None
     list_filter = (StateFilter,)
     ordering = ("-expire_date",)
     actions = ("expire_sessions",)
     list_per_page = 50
-    fields = ("key_prefix", "user_display", "cart_display", "size", "expire_date", "state")
+    fields = ("key_prefix", "user_display", "cart_display", "size", "state")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -146,16 +146,19 @@ class SessionAdmin(admin.ModelAdmin):
             format_html_join("", "<li>{} × {}</li>", ((q, n) for n, q in session.cart_lines)),
         )
 
-    @admin.display(description="size (bytes)", ordering="size")
+    @admin.display(description="bytes", ordering="size")
     def size(self, session):
         return session.size if hasattr(session, "size") else len(session.session_data)
 
-    @admin.display(description="state")
+    @admin.display(description="expiry (UTC)", ordering="expire_date")
     def state(self, session):
+        when = format_html(
+            "{}<br>{}", f"{session.expire_date:%Y-%m-%d}", f"{session.expire_date:%H:%M}"
+        )
         if session.expire_date <= timezone.now():
             label = "abandoned cart" if session.cart_lines else "expired"
-            return format_html('<span style="color: var(--error-fg)">{}</span>', label)
-        return "live"
+            return format_html('<span style="color: var(--error-fg)">{}<br>{}</span>', label, when)
+        return format_html("live until<br>{}", when)
 
     @admin.action(permissions=["change"], description="Expire selected sessions (end them now)")
     def expire_sessions(self, request, queryset):
@@ -205,13 +208,24 @@ class BenchmarkInline(ReadOnlyInline):
         "p99_ms",
         "cpu_us_per_request",
         "state_bytes_per_cart",
+        "client_bytes_per_cart",
     )
     readonly_fields = fields
 
 
 class DrillInline(ReadOnlyInline):
     model = DrillResult
-    fields = ("drill", "channel", "store", "passed", "expected", "kept", "lost", "details")
+    fields = (
+        "drill",
+        "channel",
+        "store",
+        "passed",
+        "expected",
+        "observed",
+        "kept",
+        "lost",
+        "details",
+    )
     readonly_fields = fields
 
 

@@ -54,11 +54,11 @@ def _svg(width: int, height: int, title: str, desc: str, slug: str, body: list[s
 
 
 def horizontal_bars(
-    bars: Sequence[Bar], *, title: str, desc: str, unit: str, slug: str, width: int = 560
+    bars: Sequence[Bar], *, title: str, desc: str, unit: str, slug: str, width: int = 620
 ) -> SafeString:
     """One bar per row, the label on the left and the value at the bar's end."""
-    label_width, right_pad, row, top = 190, 80, 30, 34
-    height = top + row * max(len(bars), 1) + 34
+    label_width, right_pad, row, top = 250, 105, 30, 34
+    height = top + row * max(len(bars), 1) + 42
     plot = width - label_width - right_pad
     top_value = nice_ceiling(max((bar.value for bar in bars), default=0))
     body = [
@@ -69,13 +69,13 @@ def horizontal_bars(
         value = top_value * tick / 4
         x = label_width + plot * tick / 4
         body.append(
-            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 28}" '
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 36}" '
             f'stroke="currentColor" stroke-opacity=".15"/>'
-            f'<text x="{x:.1f}" y="{height - 14}" font-size="11" text-anchor="middle" '
+            f'<text x="{x:.1f}" y="{height - 22}" font-size="11" text-anchor="middle" '
             f'fill="currentColor" fill-opacity=".75">{_number(value)}</text>'
         )
     body.append(
-        f'<text x="{label_width + plot / 2:.1f}" y="{height - 1}" font-size="11" '
+        f'<text x="{label_width + plot / 2:.1f}" y="{height - 4}" font-size="11" '
         f'text-anchor="middle" fill="currentColor" fill-opacity=".75">{escape(unit)}</text>'
     )
     for index, bar in enumerate(bars):

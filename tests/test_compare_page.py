@@ -197,15 +197,20 @@ def measurement_run(db):
                             p50_ms=3.4, p99_ms=12.6, ratio=0.354, cpu_us_per_request=708),
             BenchmarkResult(run=run, scenario="web_add", channel="web", store="db", requests=2000,
                             rps=243.2, p50_ms=7.9, p99_ms=31.4, ratio=0.162,
-                            cpu_us_per_request=1210, state_bytes_per_cart=187),
+                            cpu_us_per_request=1210, state_bytes_per_cart=187,
+                            client_bytes_per_cart=61),
         ]
     )  # fmt: skip
     DrillResult.objects.bulk_create(
         [
             DrillResult(run=run, drill="store_lost", channel="web", store="cache", passed=True,
-                        expected="web carts lost", kept="0 of 20 carts", lost="20 of 20 carts"),
+                        expected="web carts lost", observed="every web cart empty",
+                        kept="0 of 20 carts", lost="20 of 20 carts"),
             DrillResult(run=run, drill="store_lost", channel="api", passed=True,
                         expected="api carts intact", kept="20 of 20 carts", lost="nothing"),
+            DrillResult(run=run, drill="concurrent_adds", channel="web", store="db", passed=True,
+                        expected="all 10 lines kept", observed="10 of 10 lines",
+                        kept="10 lines", lost=""),
             DrillResult(run=run, drill="key_rotation", channel="api", passed=False,
                         expected="refused after removal", kept="5 of 5", lost="nothing"),
         ]
@@ -229,6 +234,9 @@ def test_page_shows_the_latest_benchmarks_and_drills(admin_client, measurement_r
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
     assert '<title id="throughput-title">Throughput (higher is better)</title>' in html
     assert "Web add-to-cart · db" in html
+    assert "every web cart empty" in html  # what the drill observed
+    assert 'id="drill-concurrent_adds"' in html
+    assert '<td class="num">61</td>' in html  # the client's bytes per cart
 
 
 @pytest.mark.parametrize("count", [1, 30])

@@ -36,6 +36,11 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## compare: load benchmarks and fault drills of both channels (a few minutes; COMPARE_ARGS="--seconds 30")
+compare: $(VENV)/.dev-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compare $(COMPARE_ARGS)
+
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -122,7 +122,13 @@ def test_drill_table_shows_verdicts_and_short_kept_and_lost():
     outcomes = [
         DrillOutcome("restart", "api", "", "kept", "kept", kept="2 lines (A, B)", lost="nothing"),
         DrillOutcome(
-            "two_instances", "web", "db", "works", "breaks", kept="nothing", lost="3 lines (A, B, C)"
+            "two_instances",
+            "web",
+            "db",
+            "works",
+            "breaks",
+            kept="nothing",
+            lost="3 lines (A, B, C)",
         ),
     ]
     text = report.drill_table(outcomes)

@@ -219,6 +219,9 @@ class WebShopper(FastHttpUser):
     @task
     def add_to_cart(self) -> None:
         self.add(random.choice(self.products))
+        # A browser would follow the redirect and show the "added" message, which
+        # empties the message cookie; without that, messages would pile up.
+        self.drop_cookie("messages")
         if sum(self.added.values()) >= ADD_CHECK_EVERY:
             self.check_cart(name="web: cart check")
             self.new_visitor()

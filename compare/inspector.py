@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from api import tokens
+from shop.cart import Cart
 from shop.models import Product
 
 TIME_CLAIMS = ("iat", "nbf", "exp", "orig_iat")
@@ -436,3 +437,13 @@ def _read_user(inspection: Inspection, sub: Any) -> None:
     except (TypeError, ValueError):
         user = None
     inspection.user = f"{user.get_username()} (id {user.pk})" if user else f"unknown user {sub!r}"
+
+
+def sample_token() -> str:
+    """A fresh token for a cart of up to three products on sale, for trying the inspector.
+
+    Made with the API's own encoder and handed to the page only; nothing is stored.
+    """
+    ids = Product.objects.active().filter(stock__gt=0).order_by("pk").values_list("pk", flat=True)
+    cart = Cart((pid, n + 1) for n, pid in enumerate(ids[:3]))
+    return tokens.encode_cart(cart=cart, cid=tokens.new_cid())

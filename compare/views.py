@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from api import tokens
 
 from . import charts, figures
-from .inspector import inspect_token
+from .inspector import inspect_token, sample_token
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
 INSPECTOR_MAX_CHARS = 200_000
@@ -449,6 +449,14 @@ def compare_page(request):
             inspection = inspect_token(form.cleaned_data["token"])
         else:
             status = HTTPStatus.BAD_REQUEST
+    elif "sample" in request.GET:
+        try:
+            token = sample_token()
+        except ImproperlyConfigured:
+            token = ""  # the page already says why the keys cannot be read
+        if token:
+            form = TokenForm(initial={"token": token})
+            inspection = inspect_token(token)
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {

@@ -128,7 +128,7 @@ def test_alg_none_is_called_an_unsigned_token(alg, forge):
 
 @pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
 def test_other_algorithms_are_explained(algorithm, forge):
-    inspection = inspect_token(forge(algorithm=algorithm))
+    inspection = inspect_token(forge(algorithm=algorithm, key="k" * 64))
     assert inspection.api_code == "bad_algorithm"
     assert inspection.kinds == ["bad_algorithm"]
     assert algorithm in inspection.findings[0].message
@@ -222,6 +222,17 @@ def test_inspector_writes_nothing(admin_client, cart_token):
         admin_client.post(URL, {"token": cart_token})
     statements = [q["sql"].lstrip().split()[0].upper() for q in queries.captured_queries]
     assert not {"INSERT", "UPDATE", "DELETE"} & set(statements)
+
+
+def test_sample_token_is_made_inspected_and_valid(admin_client, make_product):
+    make_product(name="Burr Coffee Grinder")
+    response = admin_client.get(URL, {"sample": "1"})
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["inspection"].valid
+    assert "The API accepts this token" in html
+    assert "Burr Coffee Grinder" in html
+    assert response.context["form"].initial["token"] == response.context["inspection"].token
 
 
 def test_anonymous_visitor_cannot_use_the_inspector(client, cart_token):

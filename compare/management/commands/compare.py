@@ -25,7 +25,7 @@ from compare.measure.clients import ApiScript, Product, WebVisitor
 from compare.measure.drills import STORE_LABELS, Drills
 from compare.measure.load import Scenario, ScenarioResult, run_scenario
 from compare.measure.runner import Server, ServerError
-from compare.measure.stage import Stage
+from compare.measure.stage import Stage, static_manifest_is_current
 
 STORES = ("db", "redis", "signed_cookies")
 
@@ -163,6 +163,8 @@ class Command(BaseCommand):
 
         self.say("Preparing a throwaway database with the demo catalogue ...")
         stage.create_database()
+        if not static_manifest_is_current():
+            self.say("Collecting and compressing static files (once, about a minute) ...")
         stage.collectstatic()
         products = [
             Product(id=row[0], slug=row[1], name=row[2])

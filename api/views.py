@@ -129,6 +129,7 @@ BAD_BODY = OpenApiResponse(
     description="Invalid body: field errors as `{field: [messages]}`, or "
     "`{detail, code}` for a body that is not JSON.",
 )
+NOT_JSON = OpenApiResponse(ERR, "The body is not JSON (send Content-Type: application/json).")
 TOKEN_ERRORS = {401: TOKEN_401, 431: TOKEN_431}
 
 
@@ -264,7 +265,7 @@ class CartItemsView(StatelessAPIView):
         description="Adds `quantity` (default 1) to the line. Without a token, a new cart "
         "is started. At most 50 products and 99 of each.",
         request=s.AddItemSerializer,
-        responses={200: CART_ANSWER, 400: BAD_BODY, **TOKEN_ERRORS},
+        responses={200: CART_ANSWER, 400: BAD_BODY, 415: NOT_JSON, **TOKEN_ERRORS},
         examples=[OpenApiExample("Two of product 1", {"product_id": 1, "quantity": 2})],
     )
     def post(self, request):
@@ -297,6 +298,7 @@ class CartItemView(StatelessAPIView):
         responses={
             200: CART_ANSWER,
             400: BAD_BODY,
+            415: NOT_JSON,
             404: OpenApiResponse(ERR, "No such product for sale."),
             **TOKEN_ERRORS,
         },
@@ -401,6 +403,7 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
             s.CheckoutAnswerSerializer, "A retry with the same Idempotency-Key: the same order."
         ),
         400: BAD_BODY,
+        415: NOT_JSON,
         409: OpenApiResponse(
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
@@ -469,6 +472,7 @@ class LoginRateThrottle(SimpleRateThrottle):
     responses={
         200: CART_ANSWER,
         400: BAD_BODY,
+        415: NOT_JSON,
         401: OpenApiResponse(ERR, "Wrong username or password, or a refused cart token."),
         429: OpenApiResponse(ERR, "Too many login attempts; wait and retry."),
         431: TOKEN_431,

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from api.tokens import decode_cart
 from shop.models import Order
@@ -268,3 +269,33 @@ def test_concurrent_checkouts_of_one_cart_make_one_order(product):
     assert Order.objects.count() == 1
     product.refresh_from_db()
     assert product.stock == 18
+
+
+def queries_of(api, method, path, body=None):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.call(method, path, body)
+    return response, [q["sql"].lstrip().split()[0].upper() for q in queries]
+
+
+def test_login_and_order_history_only_read(api, filled, user):
+    response, kinds = queries_of(
+        api, "POST", "/api/auth/token/", {"username": "ada", "password": PASSWORD}
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert set(kinds) == {"SELECT"}
+    response, kinds = queries_of(api, "GET", "/api/orders/")
+    assert response.status_code == HTTPStatus.OK
+    assert set(kinds) == {"SELECT"}
+
+
+@pytest.mark.parametrize("lines", [1, 50])
+def test_checkout_makes_the_same_number_of_queries_whatever_the_lines(api, make_product, lines):
+    for _ in range(lines):
+        api.post("/api/cart/items/", {"product_id": make_product().pk})
+    response, kinds = queries_of(api, "POST", "/api/checkout/", CUSTOMER)
+    assert response.status_code == HTTPStatus.CREATED
+    # Lock the products, check the cart id, one UPDATE of the stock, the order and its lines
+    # in two INSERTs, then read the order back for the answer.
+    assert kinds.count("UPDATE") == 1
+    assert kinds.count("INSERT") == 2
+    assert len(kinds) <= 10

@@ -64,8 +64,12 @@ _decoder = jwt.PyJWT(
 # --- Errors -------------------------------------------------------------------
 
 
-class TokenError(Exception):
-    """A cart token was refused. `code` is stable; `message` is for a person."""
+class TokenError(jwt.InvalidTokenError):
+    """A cart token was refused. `code` is stable; `message` is for a person.
+
+    A subclass of PyJWT's InvalidTokenError, so that code catching PyJWT's
+    family of errors also catches ours.
+    """
 
     code = "invalid_token"
 

@@ -71,6 +71,17 @@ def test_checkout_answers_with_a_fresh_empty_cart(api, filled):
     assert body["cart"]["items"] == []
 
 
+def test_prices_in_the_checkout_body_are_ignored(api, filled):
+    body = {**CUSTOMER, "total": "0.01", "lines": [{"unit_price": "0.01", "quantity": 2}]}
+    response = api.post("/api/checkout/", body)
+    assert response.status_code == HTTPStatus.CREATED
+    assert Order.objects.get().total == Decimal("53.50")
+    assert {line.unit_price for line in Order.objects.get().lines.all()} == {
+        Decimal("24.00"),
+        Decimal("5.50"),
+    }
+
+
 def test_price_change_after_adding_is_charged_at_the_new_price(api, filled, product):
     product.price = Decimal("30.00")
     product.save()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -245,8 +246,10 @@ def test_round_trip_of_any_cart(cart, sub, cid):
 @hsettings(max_examples=300, deadline=None)
 @given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
 def test_decoder_raises_only_token_errors_on_random_text(text):
-    with pytest.raises(TokenError):
+    with pytest.raises(TokenError) as error:
         decode_cart(text)
+    assert isinstance(error.value, jwt.InvalidTokenError)
+    assert error.value.code and error.value.message
 
 
 jwt_like = st.lists(

@@ -263,32 +263,43 @@ class Command(BaseCommand):
                 ready_path="/cart/",
             )
             servers.append(server)
-            server.start()
-            self.warm_up(server, products)
-            if index == 0:
-                before = self.written_state(stage)
-                api_add = measure(API_ADD, server)
-                after = self.written_state(stage)
-                changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
-                if changes:
-                    api_add.failures += 1
-                    notes.append(f"API add-to-cart run WROTE to the database or store: {changes}")
-                else:
-                    notes.append(
-                        f"API add-to-cart run wrote nothing: {len(before) - 1} tables (sessions "
-                        "included) and the run's Redis keys counted before and after, unchanged."
+            try:
+                server.start()
+                self.warm_up(server, products)
+                if index == 0:
+                    before = self.written_state(stage)
+                    api_add = measure(API_ADD, server)
+                    after = self.written_state(stage)
+                    changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+                    if changes:
+                        api_add.failures += 1
+                        notes.append(
+                            f"API add-to-cart run WROTE to the database or store: {changes}"
+                        )
+                    else:
+                        notes.append(
+                            f"API add-to-cart run wrote nothing: rows of {len(before) - 3} "
+                            "tables (sessions included), total stock, last product update and "
+                            "the run's Redis keys read before and after: unchanged."
+                        )
+                    api_add.state_bytes, api_add.client_bytes = (
+                        0,
+                        self.token_bytes(server, products),
                     )
-                api_add.state_bytes, api_add.client_bytes = 0, self.token_bytes(server, products)
-                api_journey = measure(API_JOURNEY, server)
-                api_journey.state_bytes, api_journey.client_bytes = (
-                    api_add.state_bytes,
-                    api_add.client_bytes,
-                )
-            server_bytes, cookie_bytes = self.session_bytes(stage, server, store, products)
-            for scenario in (WEB_ADD, WEB_JOURNEY):
-                result = measure(scenario, server, store)
-                result.state_bytes, result.client_bytes = server_bytes, cookie_bytes
-            server.stop()
+                    api_journey = measure(API_JOURNEY, server)
+                    api_journey.state_bytes, api_journey.client_bytes = (
+                        api_add.state_bytes,
+                        api_add.client_bytes,
+                    )
+                server_bytes, cookie_bytes = self.session_bytes(stage, server, store, products)
+                for scenario in (WEB_ADD, WEB_JOURNEY):
+                    result = measure(scenario, server, store)
+                    result.state_bytes, result.client_bytes = server_bytes, cookie_bytes
+            except (ServerError, RuntimeError, TimeoutError) as error:
+                notes.append(f"{STORE_LABELS[store]} scenarios failed: {error}")
+                self.say(f"  {STORE_LABELS[store]} scenarios failed: {error}")
+            finally:
+                server.stop()
 
         report.apply_ratios(results, baseline_rps=baseline.rps)
         for result in results:
@@ -314,12 +325,15 @@ class Command(BaseCommand):
             api.new_cart()
             api.add(products[0])
 
-    def written_state(self, stage: Stage) -> dict[str, int]:
+    def written_state(self, stage: Stage) -> dict[str, object]:
         """Row counts of every table of the throwaway database, and the run's Redis keys."""
         from django.apps import apps
 
         tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)})
         counts = {t: stage.db.query(f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in tables}  # noqa: S608
+        stock, updated = stage.db.query("SELECT SUM(stock), MAX(updated_at) FROM shop_product")[0]
+        counts["total stock"] = stock
+        counts["last product update"] = str(updated)
         counts["redis keys"] = len(stage.redis_keys())
         return counts
 

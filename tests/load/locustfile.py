@@ -1,7 +1,7 @@
 """Load scenarios for both channels: a web shopper (session cart) and an API shopper (token cart).
 
 Watch it in locust's web UI (think time 0.5-2 s by default):
-    locust -f tests/load/locustfile.py --host http://127.0.0.1:8000
+    locust -f tests/load/locustfile.py --host http://127.0.0.1:8000 --web-host 127.0.0.1
 Headless, for a fixed time:
     locust -f tests/load/locustfile.py --host http://127.0.0.1:8000 --headless -u 10 -r 10 -t 30s
 

@@ -302,6 +302,13 @@ class Command(BaseCommand):
                 server.stop()
 
         report.apply_ratios(results, baseline_rps=baseline.rps)
+        lost = sum(
+            n for r in results for message, n in r.errors.items() if "lost update" in message
+        )
+        notes.append(
+            f"Lost updates: {lost}. Every API add answer is checked for the added unit; web "
+            "carts are checked on the cart page after every 50 adds and in every journey."
+        )
         for result in results:
             if result.errors:
                 sample = "; ".join(f"{n} x {msg}" for msg, n in list(result.errors.items())[:3])

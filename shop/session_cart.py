@@ -187,12 +187,13 @@ def _change_locked_row(session, change: ChangeFn, *, cached: bool) -> Cart:
     model = session.model
     using = router.db_for_write(model)
     with transaction.atomic(using=using):
-        row = (
+        rows = list(
             model.objects.using(using)
             .select_for_update()
             .filter(session_key=session.session_key, expire_date__gt=timezone.now())
-            .first()
+            .order_by()[:1]
         )
+        row = rows[0] if rows else None
         if row is None:
             # Expired, logged out elsewhere, or a key the server never issued:
             # never adopt it; start a new session instead.

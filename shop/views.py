@@ -57,6 +57,12 @@ def _safe_next(request) -> str | None:
     return None
 
 
+def _one(queryset):
+    """The first row or None, without the ORDER BY that .first() adds (a key lookup needs none)."""
+    rows = list(queryset.order_by()[:1])
+    return rows[0] if rows else None
+
+
 def _first_error(form) -> str:
     for errors in form.errors.values():
         return errors[0]
@@ -141,7 +147,7 @@ def product_detail(request, slug: str):
 @require_safe
 @cache_control(public=True, max_age=86400)
 def product_picture(request, slug: str):
-    found = Product.objects.active().filter(slug=slug).values_list("name", "category__slug").first()
+    found = _one(Product.objects.active().filter(slug=slug).values_list("name", "category__slug"))
     if found is None:
         raise Http404("No such product.")
     name, category_slug = found
@@ -172,8 +178,8 @@ def cart_add(request):
         return redirect(back or "shop:cart")
     product_id = form.cleaned_data["product_id"]
     quantity = form.cleaned_data["quantity"]
-    product = (
-        Product.objects.active().filter(pk=product_id).only("id", "slug", "name", "stock").first()
+    product = _one(
+        Product.objects.active().filter(pk=product_id).only("id", "slug", "name", "stock")
     )
     if product is None:
         messages.error(request, "That product is not for sale (any more); nothing was added.")
@@ -211,7 +217,7 @@ def cart_set(request, product_id: int):
         messages.error(request, _first_error(form))
         return redirect("shop:cart")
     quantity = form.cleaned_data["quantity"]
-    product = Product.objects.filter(pk=product_id).only("id", "name", "stock", "active").first()
+    product = _one(Product.objects.filter(pk=product_id).only("id", "name", "stock", "active"))
     if quantity and (product is None or not product.active):
         messages.error(request, "That product is not for sale (any more); the cart is unchanged.")
         return redirect("shop:cart")
@@ -240,7 +246,7 @@ def cart_set(request, product_id: int):
 
 @require_POST
 def cart_remove(request, product_id: int):
-    found = Product.objects.filter(pk=product_id).values_list("name", flat=True).first()
+    found = _one(Product.objects.filter(pk=product_id).values_list("name", flat=True))
     name = f"“{found}”" if found else f"Product {product_id}"
 
     def remove(cart: Cart) -> Cart:

@@ -452,12 +452,18 @@ class CheckoutView(StatelessAPIView):
 
 
 class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per client address (the `login` rate), kept in the cache."""
+    """Login attempts per client address (the `login` rate), counted in the cache.
+
+    The address is the connection's REMOTE_ADDR, never X-Forwarded-For, which any
+    client can set to a new value on each try. Behind a proxy every client shares
+    the proxy's address, so the limit becomes stricter, never looser.
+    """
 
     scope = "login"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        ident = request.META.get("REMOTE_ADDR") or "unknown"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 @extend_schema(

@@ -322,3 +322,15 @@ def test_a_session_store_that_does_not_answer_is_a_clear_message_not_a_500(clien
         assert expected in page.content.decode()
     product.refresh_from_db()
     assert product.stock == 20
+
+
+def test_product_ids_beyond_any_database_integer_are_answered_not_crashed(shopper, product):
+    huge = "9" * 25
+    for url, data in [
+        ("/cart/add/", {"product_id": huge, "quantity": 1}),
+        (f"/cart/items/{huge}/", {"quantity": 1}),
+        (f"/cart/items/{huge}/remove/", {}),
+    ]:
+        assert shopper.post(url, data).status_code == HTTPStatus.FOUND, url
+    assert shopper.get(f"/orders/{huge}/").status_code == HTTPStatus.NOT_FOUND
+    assert_unchanged(shopper, product)

@@ -39,7 +39,9 @@ DEV_KID = "dev"
 # Claims every cart token must carry; `sub` is added after login, `nbf` is never issued.
 REQUIRED_CLAIMS = ("iss", "aud", "iat", "exp", "orig_iat", "jti", "cid", "cart", "v")
 ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
-START_AGAIN = "Start a new cart with POST /api/cart/ (or send no token)."
+START_AGAIN = (
+    "Forget this token and start a new cart: POST /api/cart/ without an Authorization header."
+)
 
 _KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")

@@ -171,3 +171,15 @@ def test_key_rotation_keeps_old_tokens_then_refuses_them_with_401(drills):
     assert removed.observed == REFUSED
     assert "Bearer" in removed.details
     assert added.passed and removed.passed
+
+
+def test_without_a_usable_postgresql_server_the_stage_measures_on_sqlite():
+    fallback = Stage(user_database_url="postgres://nobody@127.0.0.1:1/shop", debug=True)
+    try:
+        fallback.create_database()
+        assert fallback.database_url.startswith("sqlite:///")
+        assert "temporary SQLite file" in fallback.notes[0]
+        assert fallback.db.query("SELECT COUNT(*) FROM shop_product")[0][0] == 40
+    finally:
+        fallback.cleanup()
+    assert not fallback.tmp.exists()

@@ -105,6 +105,7 @@ class Stage:
     database_url: str = ""
     # Tests run the servers with DEBUG on to skip collecting static files; the command never does.
     debug: bool = False
+    notes: list[str] = field(default_factory=list)
     _created_pg_database: str = ""
 
     def __post_init__(self) -> None:
@@ -118,18 +119,24 @@ class Stage:
 
     def create_database(self) -> None:
         user_url = self.user_database_url
+        self.database_url = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
         if user_url.startswith(("postgres://", "postgresql://")):
             import psycopg
 
             parts = urlsplit(user_url)
             base = parts.path.lstrip("/") or "postgres"
             name = f"{base[:40]}_compare_{secrets.token_hex(4)}"
-            with psycopg.connect(user_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            self._created_pg_database = name
-            self.database_url = urlunsplit(parts._replace(path=f"/{name}"))
-        else:
-            self.database_url = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
+            try:
+                with psycopg.connect(user_url, autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+            except psycopg.Error as error:
+                self.notes.append(
+                    f"Could not create a throwaway PostgreSQL database ({error}); "
+                    "measured on a temporary SQLite file instead."
+                )
+            else:
+                self._created_pg_database = name
+                self.database_url = urlunsplit(parts._replace(path=f"/{name}"))
         self.manage("migrate", "--noinput", "--verbosity", "0")
         self.manage("seed_demo")
         # Stock that a benchmark cannot exhaust: checkouts must never fail for lack of it.

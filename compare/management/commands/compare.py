@@ -163,6 +163,9 @@ class Command(BaseCommand):
 
         self.say("Preparing a throwaway database with the demo catalogue ...")
         stage.create_database()
+        for note in stage.notes:
+            self.say(f"  {note}")
+        notes += stage.notes
         if not static_manifest_is_current():
             self.say("Collecting and compressing static files (once, about a minute) ...")
         stage.collectstatic()

@@ -6,6 +6,7 @@ PostgreSQL — seeded once for the module. Redis cases run only with REDIS_URL
 and touch only keys under their own prefix.
 """
 
+import json
 import os
 import socket
 
@@ -112,17 +113,20 @@ def test_the_benchmark_servers_run_with_debug_off_fresh_keys_and_the_throwaway_d
     assert env["DATABASE_URL"] != os.environ.get("DATABASE_URL")
 
 
-def test_the_locust_scenarios_run_without_errors_or_lost_updates(stage, tmp_path):
-    api_add = Scenario("api_add", "api", "API add", "ApiShopper", ("api: add to cart",), ("add",))
-    web_add = Scenario("web_add", "web", "web add", "WebShopper", ("web: add to cart",), ("add",))
+def test_both_shoppers_add_and_check_out_without_errors_or_lost_updates(stage, tmp_path):
+    """Each shopper runs its add-only task and its whole journey (no tags: both kinds)."""
+    web = Scenario("web_all", "web", "web shopper", "WebShopper", ("web: add to cart",))
+    api = Scenario("api_all", "api", "API shopper", "ApiShopper", ("api: add to cart",))
     with Server(env=stage.env(store="db"), log_dir=stage.log_dir, ready_path="/cart/") as server:
-        for scenario in (api_add, web_add):
+        for scenario, checkout in ((web, "web: check out"), (api, "api: check out")):
             result = run_scenario(
-                scenario, server, store="db", seconds=3, users=2, work_dir=tmp_path
+                scenario, server, store="db", seconds=4, users=3, work_dir=tmp_path
             )
-            assert result.requests > 20, result.errors
             assert result.failures == 0, result.errors
+            assert result.requests > 10
             assert result.cpu_us_per_request > 0
+            names = json.loads((tmp_path / f"{scenario.key}-db.json").read_text())["requests"]
+            assert names[checkout]["count"] >= 1
 
 
 def test_two_instances_share_the_api_cart_and_the_db_session_cart(drills):

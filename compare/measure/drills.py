@@ -316,7 +316,11 @@ class Drills:
                     observed=WORKS if works else BREAKS,
                     kept=kept,
                     lost=lost,
-                    details="added on A, B, A; the cart seen on " + "; on ".join(shown),
+                    details=(
+                        "added on A, B, A; the cart seen on "
+                        + "; on ".join(shown)
+                        + ("; one worker per instance" if store == "locmem" else "")
+                    ),
                     server_errors=web.server_errors,
                 )
             )

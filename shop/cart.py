@@ -51,8 +51,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# The largest id a product can have (a 64-bit signed integer, as BigAutoField stores).
+MAX_PRODUCT_ID = 2**63 - 1
+
+
 def _check_product_id(product_id: Any) -> int:
-    if not _is_int(product_id) or product_id < 1:
+    if not _is_int(product_id) or not 1 <= product_id <= MAX_PRODUCT_ID:
         raise InvalidProductId(f"{product_id!r} is not a product id.")
     return product_id
 

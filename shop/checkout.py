@@ -66,6 +66,18 @@ class ProductsUnavailable(CheckoutError):
         self.product_ids = product_ids
 
 
+class PricesChanged(CheckoutError):
+    code = "prices_changed"
+
+    def __init__(self, *, expected: Decimal, actual: Decimal) -> None:
+        super().__init__(
+            f"Prices changed since you confirmed: the total is now €{actual}, not €{expected}. "
+            "Check the cart and confirm again."
+        )
+        self.expected = expected
+        self.actual = actual
+
+
 class OutOfStock(CheckoutError):
     code = "out_of_stock"
 
@@ -86,12 +98,15 @@ def place_order(
     cart_id: str | None = None,
     idempotency_key: str = "",
     token_bytes: int | None = None,
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Order everything in `cart` at current prices, or raise CheckoutError.
 
-    `cart_id` (the API cart's `cid`) can be ordered once: a second checkout of
-    it, from any token of that cart, raises CartAlreadyOrdered carrying the
-    first order.
+    `cart_id` (the API cart's `cid`, or the web checkout form's id) can be
+    ordered once: a second checkout of it, from any token of that cart or a
+    form sent twice, raises CartAlreadyOrdered carrying the first order.
+    `expected_total` is the total the buyer confirmed: if current prices give
+    another, PricesChanged is raised and nothing is written.
     """
     if channel not in Order.Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
@@ -107,6 +122,7 @@ def place_order(
                 cart_id=cart_id,
                 idempotency_key=idempotency_key,
                 token_bytes=token_bytes,
+                expected_total=expected_total,
             )
     except IntegrityError:
         # Another checkout of the same cart id committed between our check and
@@ -117,7 +133,7 @@ def place_order(
 
 
 def _place_order_locked(
-    *, cart, customer, channel, user, cart_id, idempotency_key, token_bytes
+    *, cart, customer, channel, user, cart_id, idempotency_key, token_bytes, expected_total
 ) -> Order:
     # Lock first, in id order: every checkout takes its locks in the same order.
     products = {
@@ -142,6 +158,10 @@ def _place_order_locked(
     if shortages:
         raise OutOfStock(shortages)
 
+    total = sum((products[pid].price * quantity for pid, quantity in cart), Decimal("0.00"))
+    if expected_total is not None and total != expected_total:
+        raise PricesChanged(expected=expected_total, actual=total)
+
     # One UPDATE for every line; the check constraint stock >= 0 is the last guard.
     updated = Product.objects.filter(pk__in=cart.product_ids).update(
         stock=Case(
@@ -152,7 +172,6 @@ def _place_order_locked(
     if updated != len(cart):
         raise RuntimeError("Locked products vanished during checkout.")
 
-    total = sum((products[pid].price * quantity for pid, quantity in cart), Decimal("0.00"))
     order = Order.objects.create(
         channel=channel,
         customer_name=customer.name,

@@ -1,5 +1,8 @@
 """Forms of the web shop: cart quantities, checkout details and sign-up."""
 
+import uuid
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
@@ -46,6 +49,23 @@ class SetQuantityForm(forms.Form):
 
 
 class CheckoutForm(forms.Form):
+    """Delivery details, plus what the buyer confirms: this form's id and the total shown.
+
+    The id makes the order idempotent (a form sent twice orders once); the total
+    makes a price change between showing and sending the form a question, not a surprise.
+    """
+
+    STALE = "This checkout page is out of date; please check your order and confirm again."
+
+    checkout_id = forms.UUIDField(
+        widget=forms.HiddenInput, error_messages={"required": STALE, "invalid": STALE}
+    )
+    expected_total = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.HiddenInput,
+        error_messages={"required": STALE, "invalid": STALE},
+    )
     name = forms.CharField(max_length=200, label="Full name")
     email = forms.EmailField(max_length=254)
     address = forms.CharField(
@@ -53,6 +73,14 @@ class CheckoutForm(forms.Form):
         label="Delivery address",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    @staticmethod
+    def confirmation(total: Decimal) -> dict[str, object]:
+        """Initial values of the hidden fields for a newly shown checkout page."""
+        return {"checkout_id": uuid.uuid4(), "expected_total": total}
+
+    def clean_checkout_id(self) -> str:
+        return self.cleaned_data["checkout_id"].hex
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

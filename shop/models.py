@@ -73,7 +73,8 @@ class Order(models.Model):
     )
     total = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # The API cart's `cid`: a cart can be ordered once, whichever token of it is replayed.
+    # The API cart's `cid`, or "web-<id>" of the web checkout form: each can be ordered
+    # once, whichever token of the cart is replayed or however often the form is sent.
     # NULL (not "") for web orders, so that the unique constraint only covers API carts.
     cart_id = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     idempotency_key = models.CharField(max_length=100, blank=True, editable=False)

@@ -141,49 +141,60 @@ def store_name(session: SessionBase | None = None) -> str:
 # --- The atomic read-modify-write ------------------------------------------------
 
 ChangeFn = Callable[[Cart], Cart]
+AlsoFn = Callable[[SessionBase], None]
 
 
-def change_cart(request, change: ChangeFn) -> Cart:
+def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Cart:
     """Apply `change` to the visitor's current cart atomically and save the result.
 
     `change` gets the cart as stored right now (reloaded under the lock) and
     returns the new cart. If it raises CartError nothing is written and the
-    error propagates. Returns the saved cart.
+    error propagates. `also`, if given, makes further changes to the reloaded
+    session in the same locked write (checkout records the order id with it).
+    Returns the saved cart.
     """
     session = request.session
     name = store_name(session)
     if name == "signed_cookies":
         cart = change(load_cart(session))
         save_cart(session, cart)
+        if also is not None:
+            also(session)
         return cart
     try:
         if session.session_key is None:
             # A new visitor: nobody else knows this session yet, so there is nothing to race.
-            return _change_new_session(session, change)
+            return _change_new_session(session, change, also)
         if name in ("db", "cached_db"):
-            return _change_locked_row(session, change, cached=name == "cached_db")
-        return _change_locked_cache(session, change)
+            return _change_locked_row(session, change, also, cached=name == "cached_db")
+        return _change_locked_cache(session, change, also)
     except STORE_ERRORS as error:
         session.modified = False  # the middleware must not try to save it either
         raise CartStoreUnavailable() from error
 
 
-def _change_new_session(session: SessionBase, change: ChangeFn) -> Cart:
+def _change_new_session(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
     cart = change(load_cart(session))
     save_cart(session, cart)
-    if cart:
+    if also is not None:
+        also(session)
+    if cart or also is not None:
         session.save()  # creates the session with a fresh key
         _skip_redundant_save(session)
     return cart
 
 
-def _replace_data(session: SessionBase, data: dict[str, Any], cart: Cart) -> None:
+def _replace_data(
+    session: SessionBase, data: dict[str, Any], cart: Cart, also: AlsoFn | None
+) -> None:
     session.clear()  # drops the in-memory copy without loading the stale one
     session.update(data)
     save_cart(session, cart)
+    if also is not None:
+        also(session)
 
 
-def _change_locked_row(session, change: ChangeFn, *, cached: bool) -> Cart:
+def _change_locked_row(session, change: ChangeFn, also: AlsoFn | None, *, cached: bool) -> Cart:
     model = session.model
     using = router.db_for_write(model)
     with transaction.atomic(using=using):
@@ -198,10 +209,10 @@ def _change_locked_row(session, change: ChangeFn, *, cached: bool) -> Cart:
             # Expired, logged out elsewhere, or a key the server never issued:
             # never adopt it; start a new session instead.
             session.flush()
-            return _change_new_session(session, change)
+            return _change_new_session(session, change, also)
         data = session.decode(row.session_data)
         cart = change(cart_from_session_data(data))
-        _replace_data(session, data, cart)
+        _replace_data(session, data, cart, also)
         if cached:
             session.save()  # the row, then the cache copy, both under the row lock
         else:
@@ -242,15 +253,15 @@ def _cache_lock(session):
             lock.release()
 
 
-def _change_locked_cache(session, change: ChangeFn) -> Cart:
+def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
     with _cache_lock(session):
         fresh = type(session)(session.session_key)
         data = fresh.load()
         if fresh.session_key is None:  # not in the cache: expired, evicted or never issued
             session.flush()
-            return _change_new_session(session, change)
+            return _change_new_session(session, change, also)
         cart = change(cart_from_session_data(data))
-        _replace_data(session, data, cart)
+        _replace_data(session, data, cart, also)
         session.save()
     _skip_redundant_save(session)
     return cart

@@ -24,7 +24,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .cart import Cart, CartError
-from .checkout import CheckoutError, Customer, place_order
+from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
@@ -94,9 +94,9 @@ def _priced_session_cart(request) -> PricedCart:
     return priced
 
 
-def _remember_order(request, order: Order) -> None:
-    ids = [i for i in request.session.get(ORDERS_SESSION_KEY, []) if isinstance(i, int)]
-    request.session[ORDERS_SESSION_KEY] = [*ids, order.pk][-ORDERS_REMEMBERED:]
+def _remember_order(session, order: Order) -> None:
+    ids = [i for i in session.get(ORDERS_SESSION_KEY, []) if isinstance(i, int)]
+    session[ORDERS_SESSION_KEY] = [*ids, order.pk][-ORDERS_REMEMBERED:]
 
 
 # --- Catalogue ---------------------------------------------------------------------
@@ -272,42 +272,76 @@ def _checkout_initial(user) -> dict[str, str]:
     return {"name": user.get_full_name() or user.get_username(), "email": user.email}
 
 
-@require_http_methods(["GET", "POST"])
+def _checkout_page(request, form: CheckoutForm, priced: PricedCart) -> HttpResponse:
+    return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+
+
+def _confirm_again(request, priced: PricedCart) -> CheckoutForm:
+    """The posted form, bound again with the total the buyer now has to confirm."""
+    data = request.POST.copy()
+    data["expected_total"] = str(priced.total)
+    form = CheckoutForm(data)
+    form.is_valid()
+    return form
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def checkout(request):
     priced = _priced_session_cart(request)
     if not priced.cart:
         messages.error(request, "Your cart is empty; add a product before checking out.")
         return redirect("shop:cart")
-    if priced.changed and request.method == "POST":
-        messages.warning(request, "Your cart changed (see above): check it and confirm again.")
-        form = CheckoutForm(request.POST)
-        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
-    if request.method == "GET":
-        form = CheckoutForm(initial=_checkout_initial(request.user))
-        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+    if request.method != "POST":
+        initial = {**_checkout_initial(request.user), **CheckoutForm.confirmation(priced.total)}
+        return _checkout_page(request, CheckoutForm(initial=initial), priced)
 
     form = CheckoutForm(request.POST)
     if not form.is_valid():
-        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
+        return _checkout_page(request, _confirm_again(request, priced), priced)
+    if priced.changed:
+        messages.warning(request, "Your cart changed (see above): check it and confirm again.")
+        return _checkout_page(request, _confirm_again(request, priced), priced)
     customer = Customer(
         name=form.cleaned_data["name"],
         email=form.cleaned_data["email"],
         address=form.cleaned_data["address"],
     )
     try:
-        order = place_order(cart=priced.cart, customer=customer, channel="web", user=request.user)
+        order = place_order(
+            cart=priced.cart,
+            customer=customer,
+            channel="web",
+            user=request.user,
+            # One order per checkout form, however often it is sent (double click, retry).
+            cart_id=f"web-{form.cleaned_data['checkout_id']}",
+            expected_total=form.cleaned_data["expected_total"],
+        )
+    except CartAlreadyOrdered as already:
+        # The same form arrived again (a double click, a retry, a replayed cookie): whoever
+        # holds this form's random id placed that order, so show it instead of a second one.
+        order = already.order
+        messages.info(request, f"This checkout was already placed as order #{order.pk}.")
     except CheckoutError as error:
         messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
         priced = price_cart(load_cart(request.session))
-        return render(request, "shop/checkout.html", {"form": form, "priced": priced})
-    ordered = priced.cart
+        return _checkout_page(request, _confirm_again(request, priced), priced)
+    else:
+        messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
+    _finish_checkout(request, order, ordered=priced.cart)
+    return redirect("shop:order", order_id=order.pk)
+
+
+def _finish_checkout(request, order: Order, *, ordered: Cart) -> None:
+    """Empty the ordered lines and record the order id, in one locked write."""
     try:
-        change_cart(request, lambda current: _without(current, ordered))
+        change_cart(
+            request,
+            lambda current: _without(current, ordered),
+            also=lambda session: _remember_order(session, order),
+        )
     except CartError:
         messages.warning(request, "Your cart could not be emptied just now; please empty it.")
-    _remember_order(request, order)
-    messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
-    return redirect("shop:order", order_id=order.pk)
+        _remember_order(request.session, order)
 
 
 def _without(current: Cart, ordered: Cart) -> Cart:

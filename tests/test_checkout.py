@@ -13,6 +13,7 @@ from shop.checkout import (
     Customer,
     EmptyCart,
     OutOfStock,
+    PricesChanged,
     ProductsUnavailable,
     place_order,
 )
@@ -149,3 +150,18 @@ def test_an_api_checkout_adds_one_query_for_the_cart_id(make_product):
     with CaptureQueriesContext(connection) as captured:
         place_order(cart=cart, customer=CUSTOMER, channel="api", cart_id="c-9")
     assert len(captured.captured_queries) == 7
+
+
+def test_a_total_other_than_the_confirmed_one_is_refused_and_nothing_is_written(make_product):
+    tea = make_product(price="8.40", stock=10)
+    cart = Cart().add(tea.pk, 2)
+    Product.objects.filter(pk=tea.pk).update(price=Decimal("9.00"))
+    with pytest.raises(PricesChanged) as refused:
+        place_order(cart=cart, customer=CUSTOMER, channel="web", expected_total=Decimal("16.80"))
+    assert (refused.value.expected, refused.value.actual) == (Decimal("16.80"), Decimal("18.00"))
+    assert not Order.objects.exists()
+    assert stock_of(tea) == 10
+    order = place_order(
+        cart=cart, customer=CUSTOMER, channel="web", expected_total=Decimal("18.00")
+    )
+    assert order.total == Decimal("18.00")

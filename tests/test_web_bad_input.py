@@ -14,6 +14,7 @@ from shop.cart import Cart
 from shop.checkout import place_order
 from shop.models import Order, Product
 from shop.session_cart import load_cart
+from tests.helpers import checkout_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +240,10 @@ def test_a_malformed_stored_cart_reads_as_empty(client, product):
 
 
 def test_checking_out_an_empty_cart_is_refused(client, db):
-    for response in (client.get("/checkout/"), client.post("/checkout/", CUSTOMER)):
+    for response in (
+        client.get("/checkout/"),
+        client.post("/checkout/", {**checkout_fields(client), **CUSTOMER}),
+    ):
         assert response.status_code == HTTPStatus.FOUND
         assert response["Location"] == "/cart/"
         assert last_message(response) == "Your cart is empty; add a product before checking out."
@@ -247,8 +251,9 @@ def test_checking_out_an_empty_cart_is_refused(client, db):
 
 
 def test_stock_that_ran_out_before_checkout_is_explained_and_nothing_is_ordered(shopper, product):
+    confirmed = checkout_fields(shopper)
     Product.objects.filter(pk=product.pk).update(stock=0)
-    response = shopper.post("/checkout/", CUSTOMER, follow=True)
+    response = shopper.post("/checkout/", {**confirmed, **CUSTOMER}, follow=True)
     texts = [str(m) for m in response.context["messages"]]
     assert "“Espresso Blend 1 kg” is sold out; it was removed." in texts
     assert Order.objects.count() == 0
@@ -257,8 +262,9 @@ def test_stock_that_ran_out_before_checkout_is_explained_and_nothing_is_ordered(
 
 
 def test_stock_lowered_before_checkout_asks_to_confirm_again(shopper, product):
+    confirmed = checkout_fields(shopper)
     Product.objects.filter(pk=product.pk).update(stock=1)
-    response = shopper.post("/checkout/", CUSTOMER)
+    response = shopper.post("/checkout/", {**confirmed, **CUSTOMER})
     assert response.status_code == HTTPStatus.OK
     texts = [str(m) for m in response.context["messages"]]
     assert any("lowered from 2 to 1" in t for t in texts)
@@ -274,7 +280,7 @@ def test_stock_taken_during_checkout_keeps_the_cart_and_says_so(shopper, product
         return place_order(**kwargs)
 
     monkeypatch.setattr(shop.views, "place_order", someone_else_buys_first)
-    response = shopper.post("/checkout/", CUSTOMER)
+    response = shopper.post("/checkout/", {**checkout_fields(shopper), **CUSTOMER})
     assert response.status_code == HTTPStatus.OK
     assert last_message(response) == (
         "Not enough stock: “Espresso Blend 1 kg”: 2 wanted, 1 left. "

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from api import tokens
-from shop.cart import Cart
+from shop.cart import MAX_PRODUCT_ID, Cart
 from shop.models import Product
 
 TIME_CLAIMS = ("iat", "nbf", "exp", "orig_iat")
@@ -414,7 +414,11 @@ def _read_cart(inspection: Inspection, cart: Any) -> None:
         inspection.findings.append(
             Finding("malformed", "The “cart” claim is not a list of [product id, quantity] pairs.")
         )
-    ids = [pid for pid, _ in pairs if isinstance(pid, int) and not isinstance(pid, bool)]
+    ids = [
+        pid
+        for pid, _ in pairs
+        if isinstance(pid, int) and not isinstance(pid, bool) and 1 <= pid <= MAX_PRODUCT_ID
+    ]
     products = Product.objects.only("id", "name", "active").in_bulk(ids) if ids else {}
     for product_id, quantity in pairs:
         product = products.get(product_id)
@@ -433,9 +437,14 @@ def _read_user(inspection: Inspection, sub: Any) -> None:
     if sub in (None, ""):
         return
     try:
-        user = get_user_model().objects.only("id", "username").filter(pk=int(sub)).first()
+        user_id = int(sub)
     except (TypeError, ValueError):
-        user = None
+        user_id = 0
+    user = (
+        get_user_model().objects.only("id", "username").filter(pk=user_id).first()
+        if 1 <= user_id <= MAX_PRODUCT_ID  # a database integer; anything else is no user
+        else None
+    )
     inspection.user = f"{user.get_username()} (id {user.pk})" if user else f"unknown user {sub!r}"
 
 

@@ -239,3 +239,13 @@ def test_anonymous_visitor_cannot_use_the_inspector(client, cart_token):
     response = client.post(URL, {"token": cart_token})
     assert response.status_code == HTTPStatus.FOUND
     assert "accepts this token" not in response.content.decode()
+
+
+@pytest.mark.parametrize("product_id", [2**63, 10**30, -5, 0])
+def test_impossible_product_ids_and_users_are_shown_not_looked_up(db, product_id):
+    token = unsigned("HS256", {"cart": [[product_id, 10**30]], "sub": str(10**30)})
+    inspection = inspect_token(token)
+    assert not inspection.valid
+    assert [line.product_id for line in inspection.cart_lines] == [product_id]
+    assert "not in the catalogue" in inspection.cart_lines[0].name
+    assert inspection.user.startswith("unknown user")

@@ -7,11 +7,14 @@ the session store.
 
 from django.utils.functional import SimpleLazyObject
 
-from .session_cart import load_cart
+from .session_cart import load_cart, logout_promise, store_name
 
 
 def cart_summary(request):
     session = getattr(request, "session", None)
     if session is None:
         return {}
-    return {"cart_item_count": SimpleLazyObject(lambda: load_cart(session).item_count)}
+    return {
+        "cart_item_count": SimpleLazyObject(lambda: load_cart(session).item_count),
+        "logout_promise": SimpleLazyObject(lambda: logout_promise(store_name())),
+    }

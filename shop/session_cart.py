@@ -138,6 +138,17 @@ def store_name(session: SessionBase | None = None) -> str:
     return STORE_NAMES.get(settings.SESSION_ENGINE, settings.SESSION_ENGINE)
 
 
+def logout_promise(store: str) -> str:
+    """What logging out does to the session and its cart, said truthfully for `store`."""
+    if store == "signed_cookies":
+        return (
+            "Logging out clears the session cookie in this browser, and the cart in it. The "
+            "server keeps nothing it could delete: a copy of the cookie made before stays "
+            "valid until it expires."
+        )
+    return "Logging out deletes your session on the server, and the cart in it."
+
+
 # --- The atomic read-modify-write ------------------------------------------------
 
 ChangeFn = Callable[[Cart], Cart]

@@ -29,7 +29,7 @@ from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import PricedCart, price_cart
-from .session_cart import change_cart, load_cart, session_state
+from .session_cart import change_cart, load_cart, logout_promise, session_state, store_name
 
 PAGE_SIZE = 24
 ORDERS_SESSION_KEY = "orders"  # ids of the orders this visitor placed, so they may see them
@@ -55,6 +55,11 @@ def _safe_next(request) -> str | None:
     ):
         return target
     return None
+
+
+def _text_param(request, name: str) -> str:
+    """A query-string value as text a database accepts: NUL characters dropped, trimmed."""
+    return request.GET.get(name, "").replace("\x00", "").strip()
 
 
 def _one(queryset):
@@ -104,8 +109,8 @@ def _remember_order(session, order: Order) -> None:
 
 @require_safe
 def catalogue(request):
-    query = request.GET.get("q", "").strip()[:100]
-    category_slug = request.GET.get("category", "").strip()
+    query = _text_param(request, "q")[:100]
+    category_slug = _text_param(request, "category")
     categories = list(Category.objects.all())
     current = next((c for c in categories if c.slug == category_slug), None)
 
@@ -378,6 +383,11 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def get_success_url(self) -> str:
+        # ?next= pointing back at this page would loop for a logged-in visitor.
+        url = super().get_success_url()
+        return reverse("shop:catalogue") if url == self.request.path else url
+
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
@@ -395,7 +405,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are logged out. Your session, and the cart in it, was deleted.")
+        messages.info(request, f"You are logged out. {logout_promise(store_name())}")
         return response
 
 

@@ -73,6 +73,20 @@ def test_catalogue_search_matches_name_and_description(client, make_product):
     assert "1 result for “sencha”" in html
 
 
+def test_catalogue_search_and_category_ignore_nul_characters(client, make_product):
+    make_product(name="Sencha Green Tea")
+    response = client.get("/?q=sen%00cha&category=%00")
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "1 result for “sencha”" in html
+    assert "\x00" not in html
+
+
+def test_every_page_names_the_shops_own_icon(client, db):
+    html = client.get("/").content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg"' in html
+
+
 def test_catalogue_filters_by_category(client, make_product, books):
     make_product(name="Release It!", category_obj=books)
     make_product(name="Matcha 30 g")
@@ -211,7 +225,7 @@ def test_cart_page_shows_lines_totals_and_the_server_panel(client, product, make
     assert "What the server keeps" in html
     assert client.session.session_key[:8] in html
     assert "/api/docs/" in html
-    assert "logging out deletes the session and the cart" in html
+    assert "Logging out deletes your session on the server, and the cart in it." in html
 
 
 def test_empty_cart_page_invites_to_shop(client, db):
@@ -385,9 +399,8 @@ def test_logout_is_post_only_and_says_the_cart_went_with_the_session(client, use
     assert client.get("/accounts/logout/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
     response = client.post("/accounts/logout/")
     assert response.status_code == HTTPStatus.FOUND
-    assert (
-        last_message(response)
-        == "You are logged out. Your session, and the cart in it, was deleted."
+    assert last_message(response) == (
+        "You are logged out. Logging out deletes your session on the server, and the cart in it."
     )
     assert cart_of(client) == Cart()
 
@@ -395,7 +408,24 @@ def test_logout_is_post_only_and_says_the_cart_went_with_the_session(client, use
 def test_logged_in_pages_say_logout_empties_the_cart(client, user):
     client.force_login(user)
     html = client.get("/cart/").content.decode()
-    assert "Logging out deletes this session on the server, so this cart goes with it." in html
+    assert "Logging out deletes your session on the server, and the cart in it." in html
+
+
+def test_with_signed_cookies_the_pages_say_a_copied_cookie_outlives_logout(client, user, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    client.force_login(user)
+    html = client.get("/cart/").content.decode()
+    assert "deletes your session on the server" not in html
+    assert "a copy of the cookie made before stays valid until it expires" in html
+    response = client.post("/accounts/logout/")
+    assert "The server keeps nothing it could delete" in last_message(response)
+
+
+def test_login_page_with_next_pointing_at_itself_sends_a_logged_in_visitor_home(client, user):
+    client.force_login(user)
+    response = client.get("/accounts/login/?next=/accounts/login/")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/"
 
 
 # --- Cookies -------------------------------------------------------------------------------------

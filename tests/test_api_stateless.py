@@ -108,6 +108,56 @@ def test_api_accepts_posts_without_csrf_token(api, product):
     assert response.status_code == HTTPStatus.OK
 
 
+STALE_COOKIES = {
+    "malformed session id": {"sessionid": "abc"},
+    "unknown session id": {"sessionid": "a" * 32},
+    "malformed csrf secret": {"csrftoken": "x"},
+    "well-formed csrf secret": {"csrftoken": "b" * 32},
+    "both, malformed": {"sessionid": "abc", "csrftoken": "x"},
+    "both, well-formed": {"sessionid": "c" * 32, "csrftoken": "d" * 32, "messages": "e"},
+}
+
+
+@pytest.mark.parametrize("cookies", STALE_COOKIES.values(), ids=STALE_COOKIES.keys())
+def test_stale_or_malformed_cookies_get_no_set_cookie_from_any_api_answer(db, product, cookies):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.cookies.load(cookies)
+    body = {"product_id": product.pk}
+    requests = [
+        ("get", "/api/products/", {}),
+        ("get", f"/api/products/{product.pk}/", {}),
+        ("get", "/api/cart/", {}),
+        ("post", "/api/cart/items/", body),
+        ("put", f"/api/cart/items/{product.pk}/", {"quantity": 2}),
+        ("post", "/api/checkout/", {"name": ""}),
+        ("post", "/api/auth/token/", {"username": "nobody", "password": "wrong"}),
+        ("get", "/api/orders/", {}),
+        ("get", "/api/schema/", {}),
+        ("get", "/api/docs/", {}),
+        ("options", "/api/cart/", {}),
+        ("get", "/api/no/such/endpoint/", {}),
+    ]
+    for method, path, data in requests:
+        kwargs = {"data": json.dumps(data), "content_type": "application/json"} if data else {}
+        response = getattr(client, method)(path, **kwargs)
+        assert response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR, path
+        assert "Set-Cookie" not in response, path
+        assert not response.cookies, path
+    assert Session.objects.count() == 0
+
+
+def test_web_pages_still_read_the_session_cookie(db, product):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create_user("web", "w@example.com", PASSWORD))
+    assert client.get("/api/products/").wsgi_request.session.session_key is None
+    assert client.get("/").wsgi_request.user.is_authenticated
+
+
 def test_swagger_ui_is_served_locally(api):
     response = api.get("/api/docs/")
     assert response.status_code == HTTPStatus.OK

@@ -7,6 +7,12 @@ fixed order, cheapest and least trusting first: size, shape, header (only
 `alg` HS256, `typ` JWT and a `kid` from the configured set), signature with
 that one key, then the claims. Every refusal is a `TokenError` whose `code`
 names the reason and whose `message` tells a person what to do.
+
+Clocks of several instances are never exactly in step, so the time claims get
+CART_TOKEN_LEEWAY seconds of grace, as PyJWT's `leeway` gives: `iat` and `nbf`
+may be that far in the future (a token just issued by an instance whose clock
+is ahead) and `exp` that far in the past. The absolute lifetime
+(`orig_iat` + CART_TOKEN_MAX_AGE) gets none: it is the hard cap.
 """
 
 from __future__ import annotations
@@ -246,6 +252,27 @@ class CartToken:
         return datetime.fromtimestamp(self.orig_iat + settings.CART_TOKEN_MAX_AGE, tz=UTC)
 
 
+def duration(seconds: int) -> str:
+    """`seconds` in words for people: "7 days", "1 day and 12 hours", "90 seconds"."""
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    parts: list[str] = []
+    rest = max(int(seconds), 0)
+    for name, size in units:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+        if len(parts) == 2:
+            break
+    if not parts:
+        return "0 seconds"
+    return " and ".join(parts)
+
+
+def leeway() -> int:
+    """Seconds of clock skew forgiven on `iat`, `nbf` and `exp` (CART_TOKEN_LEEWAY)."""
+    return max(int(getattr(settings, "CART_TOKEN_LEEWAY", 0)), 0)
+
+
 def new_cid() -> str:
     """A fresh cart id: stable across every change of one cart, spent at checkout."""
     return secrets.token_urlsafe(12)
@@ -274,7 +301,7 @@ def encode_cart(
     exp = expiry(now=now, orig_iat=orig_iat)
     if exp <= now:
         raise LifetimeExceeded(
-            f"This cart reached its maximum age of {settings.CART_TOKEN_MAX_AGE // 86400} days. "
+            f"This cart reached its maximum age of {duration(settings.CART_TOKEN_MAX_AGE)}. "
             + START_AGAIN
         )
     claims: dict[str, Any] = {
@@ -381,7 +408,10 @@ def _int_claim(claims: dict[str, Any], name: str) -> int:
 
 
 def decode_cart(token: str, *, now: int | None = None) -> CartToken:
-    """Verify `token` and return its cart, or raise a TokenError saying why not."""
+    """Verify `token` and return its cart, or raise a TokenError saying why not.
+
+    `now` defaults to the clock; the time claims get `leeway()` seconds of grace.
+    """
     size = _check_size_and_shape(token)
     header_segment = token.split(".", 1)[0]
     kid, secret = _check_header(_b64json(header_segment, "header"))
@@ -430,22 +460,23 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
     iat = _int_claim(claims, "iat")
     exp = _int_claim(claims, "exp")
     orig_iat = _int_claim(claims, "orig_iat")
-    if "nbf" in claims and (_int_claim(claims, "nbf") > now):
+    grace = leeway()
+    if "nbf" in claims and (_int_claim(claims, "nbf") > now + grace):
         raise NotYetValid("The token is not valid yet (nbf is in the future). " + START_AGAIN)
-    if iat > now or orig_iat > iat:
+    if iat > now + grace or orig_iat > iat:
         raise NotYetValid(
             "The token says it was issued in the future; it was not issued by this server "
             "or the server's clock is wrong. " + START_AGAIN
         )
-    if exp <= now:
+    if exp <= now - grace:
         when = datetime.fromtimestamp(exp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         raise Expired(
-            f"This cart token expired at {when} (tokens last {settings.CART_TOKEN_TTL // 86400} "
-            "days after the last request); its cart is gone. " + START_AGAIN
+            f"This cart token expired at {when} (tokens last {duration(settings.CART_TOKEN_TTL)} "
+            "after the last request); its cart is gone. " + START_AGAIN
         )
     if orig_iat + settings.CART_TOKEN_MAX_AGE <= now:
         raise LifetimeExceeded(
-            f"This cart is older than the maximum of {settings.CART_TOKEN_MAX_AGE // 86400} days. "
+            f"This cart is older than the maximum of {duration(settings.CART_TOKEN_MAX_AGE)}. "
             + START_AGAIN
         )
     cid = claims["cid"]

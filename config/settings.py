@@ -159,6 +159,8 @@ CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
 CART_TOKEN_TTL = env_int("CART_TOKEN_TTL", 7 * 24 * 3600)
 CART_TOKEN_MAX_AGE = env_int("CART_TOKEN_MAX_AGE", 30 * 24 * 3600)
 CART_TOKEN_MAX_BYTES = env_int("CART_TOKEN_MAX_BYTES", 4096)
+# Seconds of clock skew between instances forgiven on a token's iat/nbf/exp.
+CART_TOKEN_LEEWAY = env_int("CART_TOKEN_LEEWAY", 30)
 
 # --- API --------------------------------------------------------------------
 # https://www.django-rest-framework.org/api-guide/settings/

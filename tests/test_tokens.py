@@ -109,6 +109,92 @@ def test_token_older_than_a_shortened_lifetime_is_refused(settings):
         decode_cart(token, now=NOW + DAY + 1)
 
 
+# --- Clock skew between instances ---------------------------------------------------
+
+
+def test_leeway_is_30_seconds_by_default():
+    from django.conf import settings
+
+    assert settings.CART_TOKEN_LEEWAY == 30
+
+
+@pytest.mark.parametrize("ahead", [1, 5, 30])
+def test_token_from_an_instance_whose_clock_is_ahead_by_up_to_the_leeway_is_accepted(ahead):
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW + ahead)
+    assert decode_cart(token, now=NOW).iat == NOW + ahead
+
+
+def test_token_issued_further_in_the_future_than_the_leeway_is_refused():
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW + 31)
+    with pytest.raises(tokens.NotYetValid) as error:
+        decode_cart(token, now=NOW)
+    assert error.value.code == "not_yet_valid"
+
+
+@pytest.mark.parametrize(("nbf", "accepted"), [(NOW + 30, True), (NOW + 31, False)])
+def test_nbf_gets_the_same_leeway(forge, nbf, accepted):
+    token = forge(claims={"nbf": nbf}, now=NOW)
+    if accepted:
+        assert decode_cart(token, now=NOW).cid
+    else:
+        with pytest.raises(tokens.NotYetValid):
+            decode_cart(token, now=NOW)
+
+
+@pytest.mark.parametrize(("late", "accepted"), [(0, True), (29, True), (30, False), (3600, False)])
+def test_exp_gets_the_leeway_too_as_pyjwt_gives_it(forge, late, accepted):
+    token = forge(claims={"iat": NOW - 600, "orig_iat": NOW - 600, "exp": NOW}, now=NOW)
+    if accepted:
+        assert decode_cart(token, now=NOW + late).exp == NOW
+    else:
+        with pytest.raises(tokens.Expired):
+            decode_cart(token, now=NOW + late)
+
+
+def test_zero_leeway_refuses_a_token_issued_a_second_ahead(settings):
+    settings.CART_TOKEN_LEEWAY = 0
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW + 1)
+    with pytest.raises(tokens.NotYetValid):
+        decode_cart(token, now=NOW)
+
+
+def test_leeway_follows_the_setting(settings):
+    settings.CART_TOKEN_LEEWAY = 120
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW + 100)
+    assert decode_cart(token, now=NOW).iat == NOW + 100
+
+
+def test_absolute_lifetime_gets_no_leeway(settings):
+    settings.CART_TOKEN_MAX_AGE = DAY
+    settings.CART_TOKEN_TTL = 2 * DAY
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW)
+    with pytest.raises(tokens.LifetimeExceeded):
+        decode_cart(token, now=NOW + DAY)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (7 * DAY, "7 days"),
+        (DAY, "1 day"),
+        (DAY + 12 * 3600, "1 day and 12 hours"),
+        (90, "1 minute and 30 seconds"),
+        (3600, "1 hour"),
+        (0, "0 seconds"),
+    ],
+)
+def test_durations_are_said_in_words(seconds, words):
+    assert tokens.duration(seconds) == words
+
+
+def test_expiry_message_states_a_ttl_under_a_day_in_hours(settings):
+    settings.CART_TOKEN_TTL = 2 * 3600
+    token = encode_cart(cart=Cart(), cid="cart-id-0001", now=NOW)
+    with pytest.raises(tokens.Expired) as error:
+        decode_cart(token, now=NOW + 3 * 3600)
+    assert "tokens last 2 hours after the last request" in error.value.message
+
+
 # --- Keys -----------------------------------------------------------------------
 
 

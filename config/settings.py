@@ -7,6 +7,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -35,15 +36,43 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
 
-# Dev-only: good enough for a laptop, refused as soon as DEBUG is off.
-DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEV_SECRET_KEY
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; the built-in key is for "
-        "local development only. Generate one with: python -c "
-        "'import secrets; print(secrets.token_urlsafe(50))'"
-    )
+
+def dev_secret_key(path: Path) -> str:
+    """A development key made once per checkout and kept in a git-ignored file.
+
+    Random rather than written in the code, so that nobody can forge this
+    laptop's sessions or (derived from it) its cart tokens. Refused in production.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = "django-insecure-dev-" + secrets.token_urlsafe(50)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.write_text(key)
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # appears whole or not at all; never overwrites
+        finally:
+            draft.unlink()
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    except OSError:  # a read-only checkout: a key for this process only
+        pass
+    return key
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; the built-in key is for "
+            "local development only. Generate one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 

@@ -51,6 +51,18 @@ def test_the_dev_secret_key_is_allowed_for_local_development():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_dev_secret_key_is_random_per_checkout_and_kept_for_the_next_start(tmp_path):
+    from config.settings import dev_secret_key
+
+    first = dev_secret_key(tmp_path / "var" / "dev-secret-key")
+    again = dev_secret_key(tmp_path / "var" / "dev-secret-key")
+    elsewhere = dev_secret_key(tmp_path / "other" / "dev-secret-key")
+    assert first == again != elsewhere
+    assert first.startswith("django-insecure-dev-") and len(first) > 60
+    assert (tmp_path / "var" / "dev-secret-key").stat().st_mode & 0o077 == 0
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["dev-secret-key"]
+
+
 def test_an_unknown_session_store_is_refused_with_the_choices():
     result = manage("check", SESSION_STORE="memcache")
     assert result.returncode != 0

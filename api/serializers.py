@@ -197,10 +197,95 @@ class ProductSerializer(serializers.ModelSerializer):
         return product.active and product.stock > 0
 
 
+# Patterns of the schema: DRF's CharField refuses NUL characters, and by default
+# strips surrounding whitespace before checking blank and lengths.
+_ANY = r"[^\u0000]"
+_VISIBLE = r"[^\s\u0000]"
+
+
+def text_schema(*, min_length: int, max_length: int, trimmed: bool = True) -> dict[str, Any]:
+    """The OpenAPI schema of a text field, saying what validation really accepts.
+
+    With `trimmed`, at least `min_length` characters from the first to the last
+    non-space one; never a NUL character.
+    """
+    if not trimmed:
+        pattern = f"^{_ANY}*$"
+    elif min_length <= 1:
+        pattern = f"^{_ANY}*{_VISIBLE}{_ANY}*$"
+    else:
+        pattern = f"^{_ANY}*{_VISIBLE}{_ANY}{{{min_length - 2},}}{_VISIBLE}{_ANY}*$"
+    return {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": pattern,
+    }
+
+
+class TextField(serializers.CharField):
+    """A CharField that takes JSON strings only (DRF's also turns numbers into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextEmailField(TextField, serializers.EmailField):
+    pass
+
+
+# The web shop's CheckoutForm rules, so that both channels accept the same details:
+# lengths are counted after stripping surrounding whitespace; a name is not blank and
+# an address has at least ADDRESS_MIN_LENGTH characters.
+NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
+ADDRESS_MIN_LENGTH = 5
+ADDRESS_MAX_LENGTH = 1000
+FULL_ADDRESS = "Enter a full delivery address."
+
+
+@extend_schema_field(text_schema(min_length=1, max_length=NAME_MAX_LENGTH))
+class NameField(TextField):
+    """A name: not blank once stripped."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        kwargs.setdefault("error_messages", {"blank": "Enter your name."})
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(text_schema(min_length=ADDRESS_MIN_LENGTH, max_length=ADDRESS_MAX_LENGTH))
+class AddressField(TextField):
+    """A delivery address of ADDRESS_MIN_LENGTH characters or more once stripped."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", ADDRESS_MIN_LENGTH)
+        kwargs.setdefault("max_length", ADDRESS_MAX_LENGTH)
+        kwargs.setdefault("error_messages", {"blank": FULL_ADDRESS, "min_length": FULL_ADDRESS})
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(text_schema(min_length=1, max_length=150))
+class UsernameField(TextField):
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=150, **kwargs)
+
+
+@extend_schema_field(text_schema(min_length=1, max_length=4096, trimmed=False))
+class PasswordField(TextField):
+    """Taken as typed: surrounding spaces are part of a password."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=4096, trim_whitespace=False, **kwargs)
+
+
 class CustomerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(max_length=254)
-    address = serializers.CharField(max_length=1000)
+    name = NameField()
+    email = TextEmailField(max_length=EMAIL_MAX_LENGTH)
+    address = AddressField()
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -238,5 +323,5 @@ class CheckoutAnswerSerializer(serializers.Serializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = UsernameField()
+    password = PasswordField()

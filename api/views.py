@@ -11,16 +11,19 @@ import re
 import time
 from http import HTTPStatus
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.http.request import QueryDict
 from django.urls import Resolver404, resolve
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, generics
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
@@ -43,13 +46,39 @@ from shop.pricing import PricedCart, price_cart
 
 from . import serializers as s
 from .authentication import REALM, CartTokenAuthentication, TokenRejected
-from .tokens import CartToken, encode_cart, expiry, new_cid
+from .pagination import PagePagination
+from .parsers import JSONParser
+from .tokens import CartToken, TokenError, duration, encode_cart, expiry, new_cid
 
 # --- Plumbing shared by every API view --------------------------------------------
 
 
+class BodyTooLarge(exceptions.APIException):
+    """413: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE; it was not read."""
+
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+def _body_too_large(request) -> BodyTooLarge:
+    # Django refused to read the body (request.body raised before DRF's parser ran):
+    # leave empty data behind, as DRF does after a parse error, so that nothing
+    # (the browsable API, logging) tries to read the body again.
+    if request is not None:
+        request._data = QueryDict("")
+        request._files = MultiValueDict()
+        request._full_data = request._data
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return BodyTooLarge(
+        f"The request body is over the limit of {limit} bytes and was not read; "
+        "a cart or checkout body is a few hundred bytes."
+    )
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, plus a `code` next to every `detail` and RFC 6750 token errors."""
+    """DRF's handler, plus a `code` next to every `detail`, RFC 6750 token errors and 413."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = _body_too_large(context.get("request"))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -130,31 +159,75 @@ BAD_BODY = OpenApiResponse(
     "`{detail, code}` for a body that is not JSON.",
 )
 NOT_JSON = OpenApiResponse(ERR, "The body is not JSON (send Content-Type: application/json).")
+TOO_LARGE = OpenApiResponse(
+    ERR, "The body is over the upload limit (`body_too_large`); it was not read."
+)
 TOKEN_ERRORS = {401: TOKEN_401, 431: TOKEN_431}
 
 
 # --- Catalogue ------------------------------------------------------------------------
 
 
+def text_param(request, name: str) -> str:
+    """A query parameter as stripped text; 400 if it holds a NUL character.
+
+    A NUL can be no part of a name, description or slug, and PostgreSQL refuses it
+    in any string (a 500 before this check), so it is refused, not silently dropped.
+    """
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise exceptions.ValidationError(
+            {
+                name: [
+                    exceptions.ErrorDetail(
+                        f"`{name}` contains a NUL character (%00), which cannot appear in "
+                        "any product; remove it.",
+                        code="null_character",
+                    )
+                ]
+            }
+        )
+    return value.strip()
+
+
+NO_NUL_SCHEMA = {"type": "string", "pattern": r"^[^\u0000]*$"}
+BAD_QUERY = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="A query parameter is invalid (`page` not a whole number from 1, "
+    "or a NUL character in `search` or `category`): `{parameter: [messages]}`.",
+)
+
+
 @extend_schema(
     tags=["catalogue"],
     summary="List the products for sale",
     parameters=[
-        OpenApiParameter("search", str, description="Words in the name or description."),
-        OpenApiParameter("category", str, description="A category slug."),
+        OpenApiParameter(
+            "search",
+            NO_NUL_SCHEMA,
+            description="Words in the name or description (no NUL character).",
+        ),
+        OpenApiParameter(
+            "category", NO_NUL_SCHEMA, description="A category slug (no NUL character)."
+        ),
     ],
-    responses={200: s.ProductSerializer(many=True), 404: OpenApiResponse(ERR, "No such page.")},
+    responses={
+        200: s.ProductSerializer(many=True),
+        400: BAD_QUERY,
+        404: OpenApiResponse(ERR, "No such page."),
+    },
 )
 class ProductListView(StatelessMixin, generics.ListAPIView):
     authentication_classes: list = []
     serializer_class = s.ProductSerializer
+    pagination_class = PagePagination
 
     def get_queryset(self):
         products = Product.objects.active().select_related("category")
-        search = self.request.query_params.get("search", "").strip()
+        search = text_param(self.request, "search")
         if search:
             products = products.filter(Q(name__icontains=search) | Q(description__icontains=search))
-        category = self.request.query_params.get("category", "").strip()
+        category = text_param(self.request, "category")
         if category:
             products = products.filter(category__slug=category)
         return products
@@ -198,7 +271,11 @@ def cart_answer(
 ) -> Response:
     """`{"token", "cart"}` with a re-issued token (fresh `exp`) for the priced, cleaned cart."""
     now = int(time.time())
-    token = encode_cart(cart=priced.cart, cid=cid, sub=sub, orig_iat=orig_iat, now=now)
+    try:
+        token = encode_cart(cart=priced.cart, cid=cid, sub=sub, orig_iat=orig_iat, now=now)
+    except TokenError as error:
+        # The cart's lifetime ended between reading the token and answering.
+        raise TokenRejected(error) from error
     exp = expiry(now=now, orig_iat=now if orig_iat is None else orig_iat)
     return Response({"token": token, "cart": s.cart_body(priced, exp=exp)}, status=status)
 
@@ -265,7 +342,7 @@ class CartItemsView(StatelessAPIView):
         description="Adds `quantity` (default 1) to the line. Without a token, a new cart "
         "is started. At most 50 products and 99 of each.",
         request=s.AddItemSerializer,
-        responses={200: CART_ANSWER, 400: BAD_BODY, 415: NOT_JSON, **TOKEN_ERRORS},
+        responses={200: CART_ANSWER, 400: BAD_BODY, 413: TOO_LARGE, 415: NOT_JSON, **TOKEN_ERRORS},
         examples=[OpenApiExample("Two of product 1", {"product_id": 1, "quantity": 2})],
     )
     def post(self, request):
@@ -298,6 +375,7 @@ class CartItemView(StatelessAPIView):
         responses={
             200: CART_ANSWER,
             400: BAD_BODY,
+            413: TOO_LARGE,
             415: NOT_JSON,
             404: OpenApiResponse(ERR, "No such product for sale."),
             **TOKEN_ERRORS,
@@ -403,6 +481,7 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
             s.CheckoutAnswerSerializer, "A retry with the same Idempotency-Key: the same order."
         ),
         400: BAD_BODY,
+        413: TOO_LARGE,
         415: NOT_JSON,
         409: OpenApiResponse(
             s.CheckoutConflictSerializer,
@@ -415,11 +494,13 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
 class CheckoutView(StatelessAPIView):
     def post(self, request):
         token: CartToken | None = request.auth
-        key = request.META.get("HTTP_IDEMPOTENCY_KEY", "")
-        if key and not IDEMPOTENCY_KEY_RE.match(key):
+        key = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        # Present but empty is refused too: the schema (and a retry) needs a real key.
+        if key is not None and not IDEMPOTENCY_KEY_RE.match(key):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": ["Use 1 to 100 printable ASCII characters, no spaces."]}
             )
+        key = key or ""
         serializer = s.CustomerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if token is None or not token.cart:
@@ -478,6 +559,7 @@ class LoginRateThrottle(SimpleRateThrottle):
     responses={
         200: CART_ANSWER,
         400: BAD_BODY,
+        413: TOO_LARGE,
         415: NOT_JSON,
         401: OpenApiResponse(ERR, "Wrong username or password, or a refused cart token."),
         429: OpenApiResponse(ERR, "Too many login attempts; wait and retry."),
@@ -516,6 +598,7 @@ class HasUserToken(BasePermission):
     summary="The orders of the token's user",
     responses={
         200: s.OrderSerializer(many=True),
+        400: BAD_QUERY,
         401: OpenApiResponse(ERR, "No token, a token without a user, or a refused token."),
         404: OpenApiResponse(ERR, "No such page."),
         431: TOKEN_431,
@@ -524,6 +607,7 @@ class HasUserToken(BasePermission):
 class OrderListView(StatelessMixin, generics.ListAPIView):
     permission_classes = [HasUserToken]
     serializer_class = s.OrderSerializer
+    pagination_class = PagePagination
 
     def permission_denied(self, request, message=None, code=None):
         # Always 401 with WWW-Authenticate: a token with a user is what is missing.
@@ -557,7 +641,7 @@ def not_found(request, path: str = ""):
 # --- Documentation -----------------------------------------------------------------------
 
 
-API_DESCRIPTION = """
+API_DESCRIPTION_TEMPLATE = """
 The shop's stateless channel. The server keeps nothing about a visitor between
 requests: the cart travels in a signed token (a JWT, HS256) that the client stores
 and sends back as `Authorization: Bearer <token>`. Every cart answer carries a
@@ -568,8 +652,9 @@ re-issued token (new `exp`, same cart id `cid`); keep the latest one.
   with an unknown key or algorithm, or missing a claim: **401** with
   `WWW-Authenticate: Bearer` and a `code` saying why; start a new cart. An oversized
   token: **431**, refused before it is read.
-* Tokens expire 7 days after the last answer that issued them, and a cart lives at
-  most 30 days from its first token.
+* Tokens expire {ttl} after the last answer that issued them, and a cart lives at
+  most {max_age} from its first token. Clocks of several servers may differ by up
+  to {leeway}.
 * Prices are never taken from the client: each answer prices the cart live, and
   checkout re-reads every price under a lock.
 
@@ -583,10 +668,22 @@ which ends every token signed with a removed key at once.
 """
 
 
+def api_description() -> str:
+    """The schema's description, with the token lifetimes the settings configure."""
+    return API_DESCRIPTION_TEMPLATE.format(
+        ttl=duration(settings.CART_TOKEN_TTL),
+        max_age=duration(settings.CART_TOKEN_MAX_AGE),
+        leeway=duration(settings.CART_TOKEN_LEEWAY),
+    ).strip()
+
+
 class SchemaView(SpectacularAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    custom_settings = {"DESCRIPTION": API_DESCRIPTION.strip()}
+
+    @property
+    def custom_settings(self):  # read on each request: the settings may change
+        return {"DESCRIPTION": api_description()}
 
 
 class SwaggerView(SpectacularSwaggerView):
@@ -594,3 +691,8 @@ class SwaggerView(SpectacularSwaggerView):
     permission_classes = [AllowAny]
     renderer_classes = [StatelessTemplateHTMLRenderer]
     url_name = "api:schema"
+
+    def options(self, request, *args, **kwargs):
+        # DRF's OPTIONS answer is metadata for a JSON renderer; this view renders only
+        # a template, which that answer does not name (a 500). The Allow header says it all.
+        return HttpResponse(status=HTTPStatus.OK)

@@ -329,3 +329,17 @@ def test_token_from_an_instance_whose_clock_is_a_few_seconds_ahead_is_accepted(a
     response = api.post("/api/checkout/", CUSTOMER, token=token)
     assert response.status_code == HTTPStatus.CREATED
 
+
+def test_cart_whose_lifetime_ends_while_answering_is_a_401_not_a_500(api, product, monkeypatch):
+    token = api.post("/api/cart/items/", {"product_id": product.pk}).json()["token"]
+
+    def lifetime_over(**kwargs):
+        raise tokens.LifetimeExceeded("This cart is older than the maximum. " + tokens.START_AGAIN)
+
+    from api import views
+
+    monkeypatch.setattr(views, "encode_cart", lifetime_over)
+    response = api.get("/api/cart/", token=token)
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "lifetime_exceeded"
+    assert response["WWW-Authenticate"].startswith("Bearer ")

@@ -23,6 +23,7 @@ import html
 import json
 import os
 import random
+import re
 import time
 from collections import Counter
 from itertools import count
@@ -130,6 +131,21 @@ def catalogue(client) -> list[dict]:
         return _catalogue
 
 
+_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """name -> value of the hidden inputs of a page (CSRF token excepted)."""
+    fields = {}
+    for element in _INPUT.findall(page):
+        attributes = dict(_ATTRIBUTE.findall(element))
+        name = attributes.get("name", "")
+        if attributes.get("type") == "hidden" and name and name != "csrfmiddlewaretoken":
+            fields[name] = html.unescape(attributes.get("value", ""))
+    return fields
+
+
 def customer() -> dict:
     n = next(_order_numbers)
     return {
@@ -235,8 +251,10 @@ class WebShopper(FastHttpUser):
             self.client.get(f"/products/{product['slug']}/", name="web: product page")
             self.add(product, name="web: journey add")
         self.check_cart(name="web: view cart")
-        self.client.get("/checkout/", name="web: checkout form")
-        answer = self.post_form("/checkout/", customer(), name="web: check out")
+        form = self.client.get("/checkout/", name="web: checkout form")
+        # The form's hidden fields (its checkout id, the confirmed total) go back with it.
+        hidden = hidden_fields(form.text or "")
+        answer = self.post_form("/checkout/", {**hidden, **customer()}, name="web: check out")
         location = answer.headers.get("Location", "") if answer.status_code == 302 else ""
         if location:
             self.client.get(location, name="web: order page")

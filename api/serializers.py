@@ -17,10 +17,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from shop.cart import MAX_PRODUCT_ID
 from shop.models import Order, OrderLine, Product
 from shop.pricing import PricedCart
 
-MAX_ID = 2**63 - 1
+# The largest product id, as the shop's cart defines it.
+MAX_ID = MAX_PRODUCT_ID
 
 
 # --- Request bodies of the cart endpoints (hot path) ---------------------------

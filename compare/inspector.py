@@ -44,8 +44,6 @@ CLAIM_NAMES = {
     "sub": "user id (after login through the API)",
     "v": "format version",
 }
-# Clock skew the API tolerates; a finding about time uses the same margin.
-LEEWAY_SECONDS = 0
 
 
 @dataclass(frozen=True)
@@ -335,7 +333,8 @@ def _read_claims(inspection: Inspection, now: datetime) -> None:
         if when is None:
             findings.append(Finding("malformed", f"“{name}” is not a Unix timestamp."))
     times = {t.name: t.when for t in inspection.times if t.when}
-    leeway = timedelta(seconds=LEEWAY_SECONDS)
+    # The clock skew the API forgives (CART_TOKEN_LEEWAY): findings use the same margin.
+    leeway = timedelta(seconds=settings.CART_TOKEN_LEEWAY)
     if "exp" in times and times["exp"] <= now - leeway:
         findings.append(
             Finding(

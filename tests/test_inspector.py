@@ -249,3 +249,13 @@ def test_impossible_product_ids_and_users_are_shown_not_looked_up(db, product_id
     assert [line.product_id for line in inspection.cart_lines] == [product_id]
     assert "not in the catalogue" in inspection.cart_lines[0].name
     assert inspection.user.startswith("unknown user")
+
+
+def test_time_findings_forgive_the_same_clock_skew_as_the_api(forge, settings):
+    now = int(time.time())
+    token = forge(claims={"iat": now + 10, "exp": now + 3600})
+    inspection = inspect_token(token)
+    assert inspection.valid
+    assert "not_yet_valid" not in inspection.kinds
+    settings.CART_TOKEN_LEEWAY = 0
+    assert "not_yet_valid" in inspect_token(token).kinds

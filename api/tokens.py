@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from shop.cart import Cart, CartError
+from shop.errors import ExplainedError
 
 ISSUER = "shop"
 AUDIENCE = "shop:cart"
@@ -72,7 +73,7 @@ _decoder = jwt.PyJWT(
 # --- Errors -------------------------------------------------------------------
 
 
-class TokenError(jwt.InvalidTokenError):
+class TokenError(ExplainedError, jwt.InvalidTokenError):
     """A cart token was refused. `code` is stable; `message` is for a person.
 
     A subclass of PyJWT's InvalidTokenError, so that code catching PyJWT's
@@ -80,10 +81,6 @@ class TokenError(jwt.InvalidTokenError):
     """
 
     code = "invalid_token"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class TokenTooLarge(TokenError):

@@ -12,15 +12,13 @@ from typing import Any
 
 from django.conf import settings
 
+from .errors import ExplainedError
 
-class CartError(ValueError):
+
+class CartError(ExplainedError, ValueError):
     """A change or a stored form that would break one of the cart's rules."""
 
     code = "invalid_cart"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidProductId(CartError):

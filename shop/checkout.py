@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 
 from .cart import Cart
+from .errors import ExplainedError
 from .models import Order, OrderLine, Product
 
 
@@ -32,14 +33,10 @@ class Shortage:
     available: int
 
 
-class CheckoutError(Exception):
+class CheckoutError(ExplainedError):
     """The order was refused; nothing was written."""
 
     code = "checkout_failed"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class EmptyCart(CheckoutError):

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
+
+from django.db import connection
 
 from .cart import Cart
 from .models import Product
@@ -62,12 +65,32 @@ class PricedCart:
 PRICING_FIELDS = ("id", "slug", "name", "price", "stock", "active")
 
 
+@cache
+def _pricing_select() -> str:
+    meta = Product._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in PRICING_FIELDS)
+    # Identifiers from the model only; the ids are always query parameters.
+    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} IN "  # noqa: S608
+
+
+def fetch_for_pricing(product_ids: list[int]) -> dict[int, Product]:
+    """The pricing fields of these products, by id, in one query.
+
+    Every cart request of both channels runs this, so it is written as SQL: building
+    the same query with the ORM (`only(...).in_bulk(...)`) cost about three times the
+    CPU of running it. Model converters still apply (a Decimal price on every database).
+    """
+    placeholders = ", ".join(["%s"] * len(product_ids))
+    query = Product.objects.raw(f"{_pricing_select()}({placeholders})", product_ids)
+    return {product.pk: product for product in query}
+
+
 def price_cart(cart: Cart) -> PricedCart:
     """Price `cart` from current database values in one query."""
     if not cart:
         return PricedCart(cart=cart)
-    # No ORDER BY: in_bulk answers a dict, and sorting by the default ordering costs time.
-    products = Product.objects.only(*PRICING_FIELDS).order_by().in_bulk(cart.product_ids)
+    products = fetch_for_pricing(cart.product_ids)
     lines: list[PricedLine] = []
     notices: list[Notice] = []
     cleaned = cart

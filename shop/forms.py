@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from .cart import max_quantity
+from .cart import MAX_PRODUCT_ID, max_quantity
 
 
 def quantity_field(*, minimum: int) -> forms.IntegerField:
@@ -28,10 +28,12 @@ def quantity_field(*, minimum: int) -> forms.IntegerField:
 class AddToCartForm(forms.Form):
     product_id = forms.IntegerField(
         min_value=1,
+        max_value=MAX_PRODUCT_ID,
         error_messages={
             "required": "Choose a product to add.",
             "invalid": "That is not a product of this shop.",
             "min_value": "That is not a product of this shop.",
+            "max_value": "That is not a product of this shop.",
         },
     )
 

@@ -28,7 +28,7 @@ from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
-from .pricing import PricedCart, price_cart
+from .pricing import PricedCart, fetch_for_pricing, price_cart
 from .session_cart import change_cart, load_cart, logout_promise, session_state, store_name
 
 PAGE_SIZE = 24
@@ -183,10 +183,9 @@ def cart_add(request):
         return redirect(back or "shop:cart")
     product_id = form.cleaned_data["product_id"]
     quantity = form.cleaned_data["quantity"]
-    product = _one(
-        Product.objects.active().filter(pk=product_id).only("id", "slug", "name", "stock")
-    )
-    if product is None:
+    # The pricing query: the add path is the hottest write path of the shop.
+    product = fetch_for_pricing([product_id]).get(product_id)
+    if product is None or not product.active:
         messages.error(request, "That product is not for sale (any more); nothing was added.")
         return redirect(back or "shop:cart")
 

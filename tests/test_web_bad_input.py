@@ -135,7 +135,7 @@ def test_removing_a_line_that_is_not_in_the_cart_says_so(shopper, product):
 # --- Products ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("product_id", ["999999", "abc", "-1", ""])
+@pytest.mark.parametrize("product_id", ["999999", "abc", "-1", "", str(2**63), str(10**30)])
 def test_adding_an_unknown_product_is_refused(shopper, product, product_id):
     response = shopper.post("/cart/add/", {"product_id": product_id, "quantity": 1})
     assert response.status_code == HTTPStatus.FOUND

@@ -142,18 +142,34 @@ class Drills:
 
     # --- the drills -------------------------------------------------------------
 
-    def restart(self, stores: list[str]) -> list[DrillOutcome]:
-        """kill -9 the gunicorn master, start again: carts of each channel before and after."""
+    def _for_each_store(
+        self,
+        drill: str,
+        stores: list[str],
+        expect: Callable[[str], str],
+        run: Callable[[str, str, bool], list[DrillOutcome]],
+    ) -> list[DrillOutcome]:
+        """Run one drill per store; a drill that breaks is a FAIL outcome, not the end.
+
+        `run(store, expected, with_api)` also checks the API channel for the first store.
+        """
         outcomes = []
         for index, store in enumerate(stores):
-            expected = KEPT if store != "locmem" else LOST
+            expected = expect(store)
             try:
-                outcomes += self._restart(store, expected, with_api=index == 0)
+                outcomes += run(store, expected, index == 0)
             except Exception as error:
-                outcomes.append(
-                    failed_drill("restart", "web", STORE_LABELS[store], expected, error)
-                )
+                outcomes.append(failed_drill(drill, "web", STORE_LABELS[store], expected, error))
         return outcomes
+
+    def restart(self, stores: list[str]) -> list[DrillOutcome]:
+        """kill -9 the gunicorn master, start again: carts of each channel before and after."""
+        return self._for_each_store(
+            "restart",
+            stores,
+            lambda store: KEPT if store != "locmem" else LOST,
+            lambda store, expected, with_api: self._restart(store, expected, with_api=with_api),
+        )
 
     def _restart(self, store: str, expected: str, *, with_api: bool) -> list[DrillOutcome]:
         label = STORE_LABELS[store]
@@ -210,13 +226,9 @@ class Drills:
 
     def store_lost(self, stores: list[str]) -> list[DrillOutcome]:
         """The session store loses everything: Redis keys deleted, or local memory restarted."""
-        outcomes = []
-        for store in stores:
-            try:
-                outcomes += self._store_lost(store)
-            except Exception as error:
-                outcomes.append(failed_drill("store_lost", "web", STORE_LABELS[store], LOST, error))
-        return outcomes
+        return self._for_each_store(
+            "store_lost", stores, lambda store: LOST, lambda store, _e, _a: self._store_lost(store)
+        )
 
     def _store_lost(self, store: str) -> list[DrillOutcome]:
         label = STORE_LABELS[store]
@@ -274,16 +286,14 @@ class Drills:
 
     def two_instances(self, stores: list[str]) -> list[DrillOutcome]:
         """Two instances sharing the database; one client alternates between them."""
-        outcomes = []
-        for index, store in enumerate(stores):
-            expected = BREAKS if store == "locmem" else WORKS
-            try:
-                outcomes += self._two_instances(store, expected, with_api=index == 0)
-            except Exception as error:
-                outcomes.append(
-                    failed_drill("two_instances", "web", STORE_LABELS[store], expected, error)
-                )
-        return outcomes
+        return self._for_each_store(
+            "two_instances",
+            stores,
+            lambda store: BREAKS if store == "locmem" else WORKS,
+            lambda store, expected, with_api: self._two_instances(
+                store, expected, with_api=with_api
+            ),
+        )
 
     def _two_instances(self, store: str, expected: str, *, with_api: bool) -> list[DrillOutcome]:
         label = STORE_LABELS[store]
@@ -429,16 +439,12 @@ class Drills:
         Only for the stores whose cart changes are made atomic (db, Redis); a
         signed cookie keeps what the last answer saw and cannot merge changes.
         """
-        outcomes = []
-        for store in stores:
-            expected = KEPT
-            try:
-                outcomes.append(self._concurrent_adds(store, expected, threads))
-            except Exception as error:
-                outcomes.append(
-                    failed_drill("concurrent_adds", "web", STORE_LABELS[store], expected, error)
-                )
-        return outcomes
+        return self._for_each_store(
+            "concurrent_adds",
+            stores,
+            lambda store: KEPT,
+            lambda store, expected, _a: [self._concurrent_adds(store, expected, threads)],
+        )
 
     def _concurrent_adds(self, store: str, expected: str, threads: int) -> DrillOutcome:
         label = STORE_LABELS[store]

@@ -68,6 +68,36 @@ def split(before: list[Product], after: list[Product]) -> tuple[str, str]:
     return describe(kept), describe(lost)
 
 
+def cart_drill(
+    *,
+    drill: str,
+    channel: str,
+    store: str,
+    expected: str,
+    before: list[Product],
+    after: list[Product],
+    details: str,
+    server_errors: list[int],
+    observed: str | None = None,
+) -> DrillOutcome:
+    """The outcome of a drill that compares a cart before and after a fault.
+
+    `observed` defaults to what became of the cart (kept, lost or partly lost).
+    """
+    kept, lost = split(before, after)
+    return DrillOutcome(
+        drill=drill,
+        channel=channel,
+        store=store,
+        expected=expected,
+        observed=cart_outcome(before, after) if observed is None else observed,
+        kept=kept,
+        lost=lost,
+        details=details,
+        server_errors=list(server_errors),
+    )
+
+
 def failed_drill(drill: str, channel: str, store: str, expected: str, error: BaseException):
     return DrillOutcome(
         drill=drill,
@@ -192,32 +222,28 @@ class Drills:
             server.start()
             status, web_after = web.cart(wanted)
             outcomes = []
-            kept, lost = split(web_before, web_after)
             outcomes.append(
-                DrillOutcome(
+                cart_drill(
                     drill="restart",
                     channel="web",
                     store=label,
                     expected=expected,
-                    observed=cart_outcome(web_before, web_after),
-                    kept=kept,
-                    lost=lost,
+                    before=web_before,
+                    after=web_after,
                     details=f"cart page after the restart answered {status}",
                     server_errors=web.server_errors,
                 )
             )
             if with_api:
                 status, api_after = api.cart(wanted)
-                kept, lost = split(api_before, api_after)
                 outcomes.append(
-                    DrillOutcome(
+                    cart_drill(
                         drill="restart",
                         channel="api",
                         store="",
                         expected=KEPT,
-                        observed=cart_outcome(api_before, api_after),
-                        kept=kept,
-                        lost=lost,
+                        before=api_before,
+                        after=api_after,
                         details=f"GET /api/cart/ with the old token answered {status}",
                         server_errors=api.server_errors,
                     )
@@ -254,15 +280,14 @@ class Drills:
             _, fresh = web.cart(later)
             fresh_ok = status == HTTPStatus.OK and add_status == HTTPStatus.FOUND and fresh
             observed = cart_outcome(web_before, web_after)
-            kept, lost = split(web_before, web_after)
-            web_outcome = DrillOutcome(
+            web_outcome = cart_drill(
                 drill="store_lost",
                 channel="web",
                 store=label,
                 expected=LOST,
                 observed=observed if fresh_ok else f"{observed}, no fresh cart",
-                kept=kept,
-                lost=lost,
+                before=web_before,
+                after=web_after,
                 details=(
                     f"{how}; the returning visitor's cart page answered {status} with a "
                     f"fresh cart; adding again answered {add_status}"
@@ -270,15 +295,13 @@ class Drills:
                 server_errors=web.server_errors,
             )
             status, api_after = api.cart(wanted)
-            kept, lost = split(api_before, api_after)
-            api_outcome = DrillOutcome(
+            api_outcome = cart_drill(
                 drill="store_lost",
                 channel="api",
                 store=label,
                 expected=KEPT,
-                observed=cart_outcome(api_before, api_after),
-                kept=kept,
-                lost=lost,
+                before=api_before,
+                after=api_after,
                 details=f"{how}; GET /api/cart/ with the token answered {status}",
                 server_errors=api.server_errors,
             )
@@ -316,16 +339,15 @@ class Drills:
             ]
             worst = min((v[1] for v in views), key=len)
             works = all(v[0] == HTTPStatus.OK and set(v[1]) == set(wanted) for v in views)
-            kept, lost = split(wanted, worst)
             outcomes.append(
-                DrillOutcome(
+                cart_drill(
                     drill="two_instances",
                     channel="web",
                     store=label,
                     expected=expected,
                     observed=WORKS if works else BREAKS,
-                    kept=kept,
-                    lost=lost,
+                    before=wanted,
+                    after=worst,
                     details=(
                         "added on A, B, A; the cart seen on "
                         + "; on ".join(shown)
@@ -350,16 +372,15 @@ class Drills:
                 ).status_code
                 works = status == HTTPStatus.OK and set(seen) == set(wanted)
                 works = works and checkout == HTTPStatus.CREATED
-                kept, lost = split(wanted, seen)
                 outcomes.append(
-                    DrillOutcome(
+                    cart_drill(
                         drill="two_instances",
                         channel="api",
                         store="",
                         expected=WORKS,
                         observed=WORKS if works else BREAKS,
-                        kept=kept,
-                        lost=lost,
+                        before=wanted,
+                        after=seen,
                         details=(
                             f"new cart on A, added on B, A, B; GET on A answered {status}; "
                             f"checkout on B answered {checkout}"
@@ -392,15 +413,13 @@ class Drills:
             status, after_add = api.cart(wanted, token=old_token)
             resigned = api.token if status == HTTPStatus.OK else ""
             new_kid = token_kid(resigned) if resigned else "-"
-            kept, lost = split(before, after_add)
-            first = DrillOutcome(
+            first = cart_drill(
                 drill="key_rotation",
                 channel="api",
                 store="",
                 expected=KEPT,
-                observed=cart_outcome(before, after_add),
-                kept=kept,
-                lost=lost,
+                before=before,
+                after=after_add,
                 details=(
                     f"step 1, new key added: the old token (kid old) answered {status}; "
                     f"the answer's token is signed with kid {new_kid}"
@@ -415,7 +434,7 @@ class Drills:
             )
             status, with_new = api.cart(wanted, token=resigned) if resigned else (0, [])
             clean = refused == HTTPStatus.UNAUTHORIZED and challenge.startswith("Bearer")
-            kept, lost = split(before, with_new)
+            kept, _ = split(before, with_new)
             second = DrillOutcome(
                 drill="key_rotation",
                 channel="api",
@@ -470,15 +489,13 @@ class Drills:
                 worker.join(timeout=30)
             status, seen = first.cart(wanted)
             errors = [s for v in visitors for s in v.server_errors] + first.server_errors
-            kept, lost = split(wanted, seen)
-            return DrillOutcome(
+            return cart_drill(
                 drill="concurrent_adds",
                 channel="web",
                 store=label,
                 expected=expected,
-                observed=cart_outcome(wanted, seen),
-                kept=kept,
-                lost=lost,
+                before=wanted,
+                after=seen,
                 details=(
                     f"{threads} simultaneous adds to one session answered "
                     f"{sorted(set(statuses))}; the cart page answered {status}"

@@ -168,6 +168,11 @@ TOKEN_ERRORS = {401: TOKEN_401, 431: TOKEN_431}
 # --- Catalogue ------------------------------------------------------------------------
 
 
+def field_error(field: str, message: str, code: str) -> exceptions.ValidationError:
+    """A 400 in DRF's per-field shape, `{field: [message]}`, with a machine-readable code."""
+    return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code)]})
+
+
 def text_param(request, name: str) -> str:
     """A query parameter as stripped text; 400 if it holds a NUL character.
 
@@ -176,16 +181,11 @@ def text_param(request, name: str) -> str:
     """
     value = request.query_params.get(name, "")
     if "\x00" in value:
-        raise exceptions.ValidationError(
-            {
-                name: [
-                    exceptions.ErrorDetail(
-                        f"`{name}` contains a NUL character (%00), which cannot appear in "
-                        "any product; remove it.",
-                        code="null_character",
-                    )
-                ]
-            }
+        raise field_error(
+            name,
+            f"`{name}` contains a NUL character (%00), which cannot appear in any product; "
+            "remove it.",
+            "null_character",
         )
     return value.strip()
 
@@ -295,7 +295,7 @@ def _require_sold(priced: PricedCart, product_id: int, *, as_field: bool) -> Non
     else:
         message, code = f"No product with id {product_id} is for sale.", "not_for_sale"
     if as_field:
-        raise exceptions.ValidationError({"product_id": [exceptions.ErrorDetail(message, code)]})
+        raise field_error("product_id", message, code)
     raise exceptions.NotFound(message, code)
 
 
@@ -351,13 +351,9 @@ class CartItemsView(StatelessAPIView):
         try:
             cart = cart.add(product_id, quantity)
         except QuantityOutOfRange as error:
-            raise exceptions.ValidationError(
-                {"quantity": [exceptions.ErrorDetail(error.message, error.code)]}
-            ) from error
+            raise field_error("quantity", error.message, error.code) from error
         except CartError as error:
-            raise exceptions.ValidationError(
-                {"product_id": [exceptions.ErrorDetail(error.message, error.code)]}
-            ) from error
+            raise field_error("product_id", error.message, error.code) from error
         priced = price_cart(cart)
         _require_sold(priced, product_id, as_field=True)
         return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
@@ -388,9 +384,7 @@ class CartItemView(StatelessAPIView):
         try:
             cart = cart.set(product_id, quantity)
         except CartError as error:
-            raise exceptions.ValidationError(
-                {"quantity": [exceptions.ErrorDetail(error.message, error.code)]}
-            ) from error
+            raise field_error("quantity", error.message, error.code) from error
         priced = price_cart(cart)
         if quantity:
             _require_sold(priced, product_id, as_field=False)

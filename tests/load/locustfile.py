@@ -292,20 +292,25 @@ class ApiShopper(FastHttpUser):
     def lines(data: dict) -> dict[int, int]:
         return {item["product_id"]: item["quantity"] for item in data["cart"]["items"]}
 
-    def make_base_cart(self) -> None:
-        """A cart of two lines; every add-only request adds to this same token."""
+    def new_cart_with(self, products: list[dict], *, name: str) -> dict | None:
+        """A new cart holding one of each product: the last answer, or None after a failure."""
         data = self.call("POST", "/api/cart/", name="api: new cart", expect=201)
-        for product in random.sample(self.products, 2):
+        for product in products:
             if data is None:
-                return
+                return None
             data = self.call(
                 "POST",
                 "/api/cart/items/",
                 token=data["token"],
                 body={"product_id": product["id"], "quantity": 1},
-                name="api: setup add",
+                name=name,
                 expect=200,
             )
+        return data
+
+    def make_base_cart(self) -> None:
+        """A cart of two lines; every add-only request adds to this same token."""
+        data = self.new_cart_with(random.sample(self.products, 2), name="api: setup add")
         if data is not None:
             self.base_token, self.base_cart = data["token"], self.lines(data)
 
@@ -339,18 +344,7 @@ class ApiShopper(FastHttpUser):
         chosen = random.sample(self.products, 3)
         for product in chosen:
             self.call("GET", f"/api/products/{product['id']}/", name="api: product", expect=200)
-        data = self.call("POST", "/api/cart/", name="api: new cart", expect=201)
-        for product in chosen:
-            if data is None:
-                return
-            data = self.call(
-                "POST",
-                "/api/cart/items/",
-                token=data["token"],
-                body={"product_id": product["id"], "quantity": 1},
-                name="api: journey add",
-                expect=200,
-            )
+        data = self.new_cart_with(chosen, name="api: journey add")
         if data is None:
             return
         with self.client.get(

@@ -117,3 +117,14 @@ def forge():
         return jwt.encode(payload, secret if key is None else key, algorithm, headers=headers)
 
     return make
+
+
+@pytest.fixture
+def login_throttle_reset():
+    """The API's login throttle counts in the cache; start and end with a clean count."""
+    from django.core.cache import cache
+
+    key = "throttle_login_127.0.0.1"
+    cache.delete(key)
+    yield
+    cache.delete(key)

@@ -18,15 +18,7 @@ ENDPOINTS_WITH_A_BODY = [
 CUSTOMER = {"name": "Ada Lovelace", "email": "ada@example.com", "address": "1 Analytical St"}
 
 
-@pytest.fixture(autouse=True)
-def _login_throttle_reset():
-    """The login throttle counts in the cache; start and end each test with a clean count."""
-    from django.core.cache import cache
-
-    key = "throttle_login_127.0.0.1"
-    cache.delete(key)
-    yield
-    cache.delete(key)
+pytestmark = pytest.mark.usefixtures("login_throttle_reset")
 
 
 @pytest.fixture

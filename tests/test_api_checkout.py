@@ -6,7 +6,6 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -24,13 +23,7 @@ def user(db):
     return get_user_model().objects.create_user("ada", "ada@example.com", PASSWORD)
 
 
-@pytest.fixture(autouse=True)
-def _login_throttle_reset():
-    """The login throttle counts in the cache; start and end each test with a clean count."""
-    key = "throttle_login_127.0.0.1"
-    cache.delete(key)
-    yield
-    cache.delete(key)
+pytestmark = pytest.mark.usefixtures("login_throttle_reset")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db.models.functions import Length
@@ -17,11 +17,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from shop.models import Product
+from shop.session_cart import cart_from_session_data
 
-from .figures import session_cart, session_decoder
+from .figures import session_decoder
 from .models import BenchmarkResult, DrillResult, MeasurementRun
-
-AUTH_USER_KEY = "_auth_user_id"
 
 STORE_LISTING = {
     "db": "This deployment keeps sessions in the django_session table (SESSION_STORE=db): "
@@ -45,10 +44,10 @@ def decorate_sessions(sessions) -> None:
     user_ids: set[int] = set()
     for session in sessions:
         data = decoder.decode(session.session_data)
-        session.cart = session_cart(data)
+        session.cart = cart_from_session_data(data)
         product_ids.update(session.cart.product_ids)
         try:
-            session.user_pk = int(data.get(AUTH_USER_KEY))
+            session.user_pk = int(data.get(SESSION_KEY))
         except (TypeError, ValueError):
             session.user_pk = None
         if session.user_pk is not None:

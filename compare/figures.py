@@ -69,11 +69,6 @@ class SessionFigures:
         return round(self.cart_bytes / self.carts)
 
 
-def session_cart(data: dict[str, Any]) -> Cart:
-    """The cart kept in a decoded session dict; an empty cart for missing or broken data."""
-    return cart_from_session_data(data)
-
-
 def session_decoder() -> SessionBase:
     """A store instance whose `decode` reads django_session rows (db and cached_db alike)."""
     from django.contrib.sessions.backends.db import SessionStore
@@ -142,7 +137,7 @@ def _table_figures(*, store: str, engine: str, now: datetime) -> SessionFigures:
     rows = Session.objects.order_by("-expire_date").values_list("session_data", "expire_date")
     for session_data, expire_date in rows[:SESSION_DECODE_LIMIT].iterator(chunk_size=2000):
         figures.decoded += 1
-        cart = session_cart(decoder.decode(session_data))
+        cart = cart_from_session_data(decoder.decode(session_data))
         if not cart:
             continue
         if expire_date > now:
@@ -228,7 +223,7 @@ def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
                 data = cache.client.decode(raw)
             except Exception:  # noqa: S112 - a value that is not a session is skipped
                 continue
-            cart = session_cart(data if isinstance(data, dict) else {})
+            cart = cart_from_session_data(data if isinstance(data, dict) else {})
             if not cart:
                 continue
             figures.carts += 1

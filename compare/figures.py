@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.cache import KEY_PREFIX as SESSION_KEY_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Avg, Count, Max, Min, Q, Sum
@@ -184,7 +185,7 @@ def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
     from django_redis import get_redis_connection
 
     client = get_redis_connection(alias)
-    prefix = cache.make_key("django.contrib.sessions.cache")
+    prefix = cache.make_key(SESSION_KEY_PREFIX)
     pattern = _glob_escape(prefix) + "*"
     keys: list[bytes] = []
     for key in client.scan_iter(match=pattern, count=1000):

@@ -53,6 +53,7 @@ START_AGAIN = (
 _KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_UV_RE = re.compile(r"^[0-9a-f]{1,64}$")
 _MAX_ID = MAX_PRODUCT_ID  # ids and times are 64-bit integers in the database
 
 _decoder = jwt.PyJWT(
@@ -226,6 +227,20 @@ def _parse_keys(
 
 
 @dataclass(frozen=True)
+class Login:
+    """The login a token carries: the user, when the password was checked, the login version.
+
+    `auth_time` is copied unchanged into every re-issued token, so the login ends
+    CART_LOGIN_MAX_AGE after the password check however often the cart changes;
+    `uv` is checked against the account on every request (api.revocation).
+    """
+
+    sub: int
+    auth_time: int
+    uv: str | None = None
+
+
+@dataclass(frozen=True)
 class CartToken:
     """A verified cart token."""
 
@@ -239,6 +254,14 @@ class CartToken:
     kid: str
     version: int
     size: int  # bytes of the encoded token
+    auth_time: int | None = None
+    uv: str | None = None
+
+    @property
+    def login(self) -> Login | None:
+        if self.sub is None:
+            return None
+        return Login(sub=self.sub, auth_time=self.auth_time or self.orig_iat, uv=self.uv)
 
     @property
     def expires_at(self) -> datetime:
@@ -287,11 +310,13 @@ def encode_cart(
     sub: int | None = None,
     orig_iat: int | None = None,
     now: int | None = None,
+    login: Login | None = None,
 ) -> str:
     """Sign `cart` into a token, with a fresh `jti`, `iat` and sliding `exp`.
 
     Pass the previous token's `orig_iat` when re-issuing, so that the cart's
-    absolute lifetime keeps counting from its first issue.
+    absolute lifetime keeps counting from its first issue, and its `login`, so
+    that the login keeps its own (`auth_time`, `uv`).
     """
     now = int(time.time()) if now is None else now
     orig_iat = now if orig_iat is None else orig_iat
@@ -312,8 +337,14 @@ def encode_cart(
         "cart": cart.to_compact(),
         "v": VERSION,
     }
-    if sub is not None:
+    if login is not None:
+        claims["sub"] = str(login.sub)
+        claims["auth_time"] = login.auth_time
+        if login.uv is not None:
+            claims["uv"] = login.uv
+    elif sub is not None:
         claims["sub"] = str(sub)
+        claims["auth_time"] = now
     kid, secret = _keys()[0]
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -486,6 +517,10 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
         if not isinstance(sub_raw, str) or not sub_raw.isdigit() or not 0 < int(sub_raw) <= _MAX_ID:
             raise InvalidClaim("The token's user ('sub') is not a user id. " + START_AGAIN)
         sub = int(sub_raw)
+    auth_time = _int_claim(claims, "auth_time") if "auth_time" in claims else None
+    uv = claims.get("uv")
+    if uv is not None and (not isinstance(uv, str) or not _UV_RE.match(uv)):
+        raise InvalidClaim("The token's login version ('uv') is not valid. " + START_AGAIN)
     try:
         cart = Cart.from_compact(claims["cart"])
     except CartError as exc:
@@ -503,4 +538,6 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
         kid=kid,
         version=version,
         size=size,
+        auth_time=auth_time,
+        uv=uv,
     )

@@ -95,6 +95,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
+    "shop.server_timing.ServerTimingMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +217,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Server-Timing header on every answer: db time and queries, session store, tokens.
+SERVER_TIMING = env_bool("SERVER_TIMING", default=True)
 
 # --- Auth -------------------------------------------------------------------
 

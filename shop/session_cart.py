@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 
 from . import stores
 from .cart import Cart, CartError
+from .server_timing import timed
 
 CART_SESSION_KEY = "cart"
 LOCK_TIMEOUT_SECONDS = 10  # a Redis lock frees itself after this, even if its holder died
@@ -109,6 +110,7 @@ ChangeFn = Callable[[Cart], Cart]
 AlsoFn = Callable[[SessionBase], None]
 
 
+@timed("session")
 def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Cart:
     """Apply `change` to the visitor's current cart atomically and save the result.
 

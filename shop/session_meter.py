@@ -16,6 +16,7 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from . import stores
+from .server_timing import timed
 from .session_cart import STORE_ERRORS
 
 
@@ -54,6 +55,7 @@ def _signed_cookie_expiry(value: str) -> datetime | None:
     return born + timedelta(seconds=settings.SESSION_COOKIE_AGE)
 
 
+@timed("session")
 def session_state(request) -> dict[str, Any]:
     """What this channel keeps for the visitor, measured, for the cart page's panel.
 

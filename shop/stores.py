@@ -14,6 +14,7 @@ filled in by `Store.on()`; `cache_on_redis()` is the one test for Redis.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ LOCAL_MEMORY = CacheBacking(
     "always reach the same process",
 )
 
-LOGOUT_DELETES = "Logging out deletes your session on the server, and the cart in it."
+LOGOUT_DELETES = (
+    "Logging out deletes your session on the server; the cart in it is kept with your "
+    "account for your next login."
+)
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,9 @@ STORES: dict[str, Store] = {
             engine="django.contrib.sessions.backends.signed_cookies",
             where="the browser's cookie (signed by the server, not encrypted)",
             lock="nothing can be locked: two changes at once can lose one",
-            logout="Logging out clears the session cookie in this browser, and the cart in it. "
-            "The server keeps nothing it could delete: a copy of the cookie made before stays "
-            "valid until it expires.",
+            logout="Logging out clears the session cookie in this browser; the cart in it is "
+            "kept with your account for your next login. The server keeps no session it could "
+            "delete: a copy of the cookie made before stays valid until it expires.",
             shared="the same SECRET_KEY (nothing else: the server keeps no session)",
             listing="This deployment keeps sessions in signed cookies "
             "(SESSION_STORE=signed_cookies): the server holds nothing, so there is nothing to "
@@ -167,4 +171,11 @@ def current() -> Store:
     from django.conf import settings
 
     store = for_engine(settings.SESSION_ENGINE)
-    return store.on(REDIS if store.uses_cache and cache_on_redis() else LOCAL_MEMORY)
+    if not store.uses_cache:
+        return store
+    return _on(store, REDIS if cache_on_redis() else LOCAL_MEMORY)
+
+
+@lru_cache(maxsize=32)
+def _on(store: Store, cache: CacheBacking) -> Store:
+    return store.on(cache)

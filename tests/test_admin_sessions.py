@@ -133,9 +133,7 @@ def test_expired_session_with_a_cart_is_marked_abandoned(admin_client, web_sessi
         ("signed_cookies", "the server holds nothing"),
     ],
 )
-def test_changelist_says_what_the_store_in_use_can_list(
-    client, admin_user, settings, store, words
-):
+def test_changelist_says_what_the_store_in_use_can_list(client, admin_user, settings, store, words):
     settings.SESSION_ENGINE = STORES[store].engine
     client.force_login(admin_user)
     html = client.get(URL).content.decode()

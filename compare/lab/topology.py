@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compare.measure.runner import BASE_DIR, Server
+from compare.measure.servers import BASE_DIR, Server
 from compare.measure.stage import BENCH_STOCK, Stage
 
 LOOPBACK = "127.0.0.1"
@@ -513,13 +513,8 @@ class Lab:
 
     def shop(self, name: str, env: dict[str, str], *, workers: int = 2) -> Server:
         """A gunicorn instance of the shop on a lab port, stopped at close."""
-        server = Server(
-            env=env,
-            workers=workers,
-            port=self.port(),
-            name=name,
-            log_dir=self.tmp / "logs",
-            ready_path="/cart/",
+        server = Server.for_app(
+            "shop", env=env, workers=workers, port=self.port(), name=name, log_dir=self.tmp / "logs"
         )
         self.on_close(f"shop {name}", server.stop)
         server.start(timeout=60)

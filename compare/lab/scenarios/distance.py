@@ -20,7 +20,7 @@ from compare.lab.results import Point, RunContext
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab, Namespace, Postgres, Redis
 from compare.measure.load import Scenario, run_scenario
-from compare.measure.runner import Server
+from compare.measure.servers import Server
 
 NAME = "distance"
 RTTS_MS = (0, 1, 5, 20)

@@ -45,6 +45,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from .cart import Cart, CartError
+from .server_timing import timed
 
 CART_SESSION_KEY = "cart"
 LOCK_TIMEOUT_SECONDS = 10  # a Redis lock frees itself after this, even if its holder died
@@ -142,11 +143,14 @@ def logout_promise(store: str) -> str:
     """What logging out does to the session and its cart, said truthfully for `store`."""
     if store == "signed_cookies":
         return (
-            "Logging out clears the session cookie in this browser, and the cart in it. The "
-            "server keeps nothing it could delete: a copy of the cookie made before stays "
-            "valid until it expires."
+            "Logging out clears the session cookie in this browser; the cart in it is kept "
+            "with your account for your next login. The server keeps no session it could "
+            "delete: a copy of the cookie made before stays valid until it expires."
         )
-    return "Logging out deletes your session on the server, and the cart in it."
+    return (
+        "Logging out deletes your session on the server; the cart in it is kept with your "
+        "account for your next login."
+    )
 
 
 # --- The atomic read-modify-write ------------------------------------------------
@@ -155,6 +159,7 @@ ChangeFn = Callable[[Cart], Cart]
 AlsoFn = Callable[[SessionBase], None]
 
 
+@timed("session")
 def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Cart:
     """Apply `change` to the visitor's current cart atomically and save the result.
 
@@ -337,6 +342,7 @@ def _signed_cookie_expiry(value: str) -> datetime | None:
     return born + timedelta(seconds=settings.SESSION_COOKIE_AGE)
 
 
+@timed("session")
 def session_state(request) -> dict[str, Any]:
     """What this channel keeps for the visitor, measured, for the cart page's panel.
 

@@ -155,6 +155,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # https://docs.djangoproject.com/en/stable/topics/http/sessions/#configuring-the-session-engine
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis behind Sentinel: REDIS_SENTINELS="host:port,host:port,..." and REDIS_URL names
+# the Sentinel service as its host (redis://SERVICE/DB). Every read and write goes to
+# the current primary: a session read from a lagging replica would lose cart changes.
+# https://github.com/jazzband/django-redis (README: Sentinel)
+REDIS_SENTINELS = [
+    (host.strip(), int(port))
+    for host, _, port in (
+        entry.rpartition(":") for entry in os.environ.get("REDIS_SENTINELS", "").split(",")
+    )
+    if host.strip()
+]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -163,6 +174,13 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": REDIS_SENTINELS,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

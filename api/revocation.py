@@ -38,6 +38,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from shop.server_timing import timed
+
 from .models import LoginVersion, RevokedCart
 from .tokens import CartToken, TokenError
 
@@ -143,12 +145,13 @@ def check_login(
             "(POST /api/auth/token/).",
         )
     count_lookup("account")
-    row = (
-        get_user_model()
-        .objects.filter(pk=sub)
-        .values_list("password", "is_active", "api_login_version__version")
-        .first()
-    )
+    with timed("revocation"):
+        row = (
+            get_user_model()
+            .objects.filter(pk=sub)
+            .values_list("password", "is_active", "api_login_version__version")
+            .first()
+        )
     if row is None or not row[1]:
         return LoginProblem(
             "login_ended",
@@ -211,6 +214,7 @@ class RedisDenylist:
     def revoke(self, cid: str, *, until: int) -> None:
         self._redis.set(self._key(cid), b"1", exat=max(until, int(time.time()) + 1))
 
+    @timed("revocation")
     def is_revoked(self, cid: str, *, now: int) -> bool:
         count_lookup("denylist")
         return bool(self._redis.exists(self._key(cid)))
@@ -241,6 +245,7 @@ class DatabaseDenylist:
         self.purge(now=int(time.time()))
         RevokedCart.objects.update_or_create(cid=cid, defaults={"expires_at": expires})
 
+    @timed("revocation")
     def is_revoked(self, cid: str, *, now: int) -> bool:
         count_lookup("denylist")
         moment = datetime.fromtimestamp(now, tz=UTC)

@@ -124,11 +124,12 @@ def run_scenario(
     work_dir: Path,
     products_file: Path | None = None,
     progress: Callable[[float], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> ScenarioResult:
     """Run locust for `seconds` against `server`; CPU is read from its workers around the run."""
     results = work_dir / f"{scenario.key}-{store or 'none'}.json"
     results.unlink(missing_ok=True)
-    env = dict(os.environ, LOCUST_RESULTS_FILE=str(results), LOCUST_WAIT="0")
+    env = dict(os.environ, **(env or {}), LOCUST_RESULTS_FILE=str(results), LOCUST_WAIT="0")
     if products_file is not None:
         env["LOAD_PRODUCTS_FILE"] = str(products_file)
     log = open(work_dir / f"locust-{scenario.key}-{store or 'none'}.log", "wb")  # noqa: SIM115

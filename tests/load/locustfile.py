@@ -14,7 +14,8 @@ Environment variables (set by `manage.py compare`, optional otherwise):
 LOCUST_WAIT ("min,max" seconds of think time; "0" for none), LOAD_PRODUCTS_FILE
 (JSON list of {id, slug, name}; otherwise the catalogue is read from
 /api/products/), LOCUST_RESULTS_FILE (where to write every response time as JSON
-when the run stops).
+when the run stops), LOAD_API_TOKEN (a cart token, logged in by the caller: the API
+shopper's add-only requests all start from it, so each checks its login).
 """
 
 from __future__ import annotations
@@ -310,7 +311,13 @@ class ApiShopper(FastHttpUser):
 
     def make_base_cart(self) -> None:
         """A cart of two lines; every add-only request adds to this same token."""
-        data = self.new_cart_with(random.sample(self.products, 2), name="api: setup add")
+        given = os.environ.get("LOAD_API_TOKEN", "")  # a logged-in cart made by the caller
+        if given:
+            data = self.call("GET", "/api/cart/", token=given, name="api: setup cart", expect=200)
+            if data is not None:
+                data["token"] = given
+        else:
+            data = self.new_cart_with(random.sample(self.products, 2), name="api: setup add")
         if data is not None:
             self.base_token, self.base_cart = data["token"], self.lines(data)
 

@@ -64,14 +64,37 @@ def dev_secret_key(path: Path) -> str:
     return key
 
 
+# Django's own bar for a secret key (check --deploy warns below it), and a higher one for
+# distinct characters: a key that signs sessions must not be guessable.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 16
+MAKE_A_KEY = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak to sign sessions and CSRF tokens in production, or None."""
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return f"it has {len(set(key))} distinct characters, fewer than {SECRET_KEY_MIN_DISTINCT}"
+    if key.startswith("django-insecure"):
+        return "it starts with 'django-insecure', the mark of a development key"
+    return None
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
+if not DEBUG:
+    if not SECRET_KEY:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; the built-in key is for "
-            "local development only. Generate one with: python -c "
-            "'import secrets; print(secrets.token_urlsafe(50))'"
+            f"local development only. {MAKE_A_KEY}"
         )
+    # Signed-cookie sessions, CSRF tokens and password reset links trust this key alone.
+    if why := weak_secret_key(SECRET_KEY):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too weak to run with DJANGO_DEBUG off: {why}. {MAKE_A_KEY}"
+        )
+elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -236,7 +237,7 @@ def two_servers(tmp_path):
         "DATABASE_CONN_MAX_AGE": "0",
     }
     manage = [sys.executable, "manage.py"]
-    setup_env = {**common, "DJANGO_SECRET_KEY": "setup-" + "s" * 40}
+    setup_env = {**common, "DJANGO_SECRET_KEY": "setup-" + secrets.token_urlsafe(50)}
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run(
             manage + command, cwd=ROOT, env=setup_env, check=True, capture_output=True, timeout=120
@@ -244,7 +245,7 @@ def two_servers(tmp_path):
     servers, processes = [], []
     for name in ("a", "b"):
         port = free_port()
-        env = {**common, "DJANGO_SECRET_KEY": f"server-{name}-" + name * 40}
+        env = {**common, "DJANGO_SECRET_KEY": f"server-{name}-" + secrets.token_urlsafe(50)}
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -126,6 +127,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Django 6.0+ sends SECURE_CSP itself; on 5.2 shop.headers sends the same header.
+    (
+        "django.middleware.csp.ContentSecurityPolicyMiddleware"
+        if django.VERSION >= (6, 0)
+        else "shop.headers.ContentSecurityPolicyMiddleware"
+    ),
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -305,6 +312,24 @@ SECURE_HSTS_PRELOAD = SECURE
 if env_bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- Content-Security-Policy ----------------------------------------------------
+# https://docs.djangoproject.com/en/dev/ref/csp/ (Django 6.0+; shop.headers on 5.2)
+# Everything comes from the shop itself: no inline or remote script, no plugin, no
+# framing. Inline style attributes are allowed (the admin and Swagger UI set them).
+SELF, NONE, UNSAFE_INLINE = "'self'", "'none'", "'unsafe-inline'"
+SECURE_CSP = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
 
 # --- Logging ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .account_cart import merge_at_login, save_at_logout
@@ -333,6 +333,7 @@ def _confirm_again(request, priced: PricedCart) -> CheckoutForm:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@never_cache  # Cache-Control: private, no-store: a buyer's name and address
 def checkout(request):
     priced = _priced_session_cart(request)
     if not priced.cart:
@@ -403,6 +404,7 @@ def _without(current: Cart, ordered: Cart) -> Cart:
 
 
 @require_safe
+@never_cache
 def order_detail(request, order_id: int):
     order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
     user = request.user
@@ -415,6 +417,7 @@ def order_detail(request, order_id: int):
 
 
 @require_safe
+@never_cache
 @login_required
 def order_history(request):
     orders = request.user.orders.prefetch_related("lines")

@@ -76,6 +76,7 @@ class Inspection:
     other_claims: list[tuple[str, str, str]] = field(default_factory=list)  # (name, label, value)
     cart_lines: list[CartLine] = field(default_factory=list)
     user: str = ""
+    users: bool = True  # whether `sub` may be resolved to a username
     kid: str | None = None
     signature_checked: bool = False
     signature_valid: bool = False
@@ -129,8 +130,11 @@ def _shown(value: Any) -> str:
         return f"({type(value).__name__} too large or too deep to show)"
 
 
-def inspect_token(token: str, *, now: datetime | None = None) -> Inspection:
-    """Read and judge a cart token as the API does. Reads products and users; writes nothing."""
+def inspect_token(token: str, *, now: datetime | None = None, users: bool = True) -> Inspection:
+    """Read and judge a cart token as the API does. Reads products and users; writes nothing.
+
+    With `users` false (a viewer without auth.view_user), `sub` is not resolved to a name.
+    """
     now = now or timezone.now()
     token = token.strip()
     if token.lower().startswith("bearer "):
@@ -140,6 +144,7 @@ def inspect_token(token: str, *, now: datetime | None = None) -> Inspection:
         size=len(token.encode("utf-8", errors="replace")),
         max_size=settings.CART_TOKEN_MAX_BYTES,
         segments=len(token.split(".")),
+        users=users,
     )
     _verdict(inspection, token, now)
     _read(inspection, token, now)
@@ -239,6 +244,9 @@ def _read_cart(inspection: Inspection, cart: Any) -> None:
 
 def _read_user(inspection: Inspection, sub: Any) -> None:
     if sub in (None, ""):
+        return
+    if not inspection.users:
+        inspection.user = "(a user id; your account may not view users)"
         return
     user_id = int(sub) if isinstance(sub, str) and sub.isascii() and sub.isdigit() else 0
     user = (

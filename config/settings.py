@@ -8,9 +8,11 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 from shop.stores import DEFAULT_STORE, STORES
@@ -66,14 +68,37 @@ def dev_secret_key(path: Path) -> str:
     return key
 
 
+# Django's own bar for a secret key (check --deploy warns below it), and a higher one for
+# distinct characters: a key that signs sessions must not be guessable.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 16
+MAKE_A_KEY = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak to sign sessions and CSRF tokens in production, or None."""
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return f"it has {len(set(key))} distinct characters, fewer than {SECRET_KEY_MIN_DISTINCT}"
+    if key.startswith("django-insecure"):
+        return "it starts with 'django-insecure', the mark of a development key"
+    return None
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
+if not DEBUG:
+    if not SECRET_KEY:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; the built-in key is for "
-            "local development only. Generate one with: python -c "
-            "'import secrets; print(secrets.token_urlsafe(50))'"
+            f"local development only. {MAKE_A_KEY}"
         )
+    # Signed-cookie sessions, CSRF tokens and password reset links trust this key alone.
+    if why := weak_secret_key(SECRET_KEY):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too weak to run with DJANGO_DEBUG off: {why}. {MAKE_A_KEY}"
+        )
+elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
@@ -92,6 +117,7 @@ INSTALLED_APPS = [
     "shop",
     "api",
     "compare",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +133,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Django 6.0+ sends SECURE_CSP itself; on 5.2 shop.headers sends the same header.
+    (
+        "django.middleware.csp.ContentSecurityPolicyMiddleware"
+        if django.VERSION >= (6, 0)
+        else "shop.headers.ContentSecurityPolicyMiddleware"
+    ),
+    # Last: turns a login refused by the throttle into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -240,7 +274,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("API_LOGIN_THROTTLE", "10/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -264,6 +297,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# The login throttle (django-axes) comes first: a locked-out account or address is refused
+# before its password is checked. https://django-axes.readthedocs.io/
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Every login (web, admin, API): LOGIN_FAILURE_LIMIT failures in a row for one account,
+# or from one client address, lock that account or address for LOGIN_LOCKOUT seconds.
+# Counted in the database, which every process shares; REMOTE_ADDR is the address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shop.login_throttle.lockout_response"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "shop:catalogue"
 LOGOUT_REDIRECT_URL = "shop:catalogue"
 
@@ -303,6 +351,24 @@ SECURE_HSTS_PRELOAD = SECURE
 if env_bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- Content-Security-Policy ----------------------------------------------------
+# https://docs.djangoproject.com/en/dev/ref/csp/ (Django 6.0+; shop.headers on 5.2)
+# Everything comes from the shop itself: no inline or remote script, no plugin, no
+# framing. Inline style attributes are allowed (the admin and Swagger UI set them).
+SELF, NONE, UNSAFE_INLINE = "'self'", "'none'", "'unsafe-inline'"
+SECURE_CSP = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
 
 # --- Logging ------------------------------------------------------------------
 

@@ -221,9 +221,14 @@ def test_the_whole_script_runs_on_both_channels_and_each_column_shows_the_truth(
     assert "bytes of Cookie headers" in sbs.shown("web-totals")
     assert "bytes of Authorization headers" in sbs.shown("api-totals")
 
+    # The columns after the script, as a visitor sees them.
+    page.get_by_test_id("web-totals").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "side-by-side-columns.png"))
+
     # Readable at 390 px: nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "side-by-side-390-top.png"))
     shot = tmp_path / "side-by-side.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

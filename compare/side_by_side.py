@@ -15,7 +15,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 from shop.models import Product
-from shop.session_cart import store_name
+from shop import stores
 
 PRODUCTS_OFFERED = 6
 
@@ -37,15 +37,16 @@ def side_by_side(request):
         .order_by("category__name", "name")
         .values("id", "name", "price")[:PRODUCTS_OFFERED]
     )
-    store = store_name()
+    store = stores.current()
     return render(
         request,
         "compare/side_by_side.html",
         {
             "products": products,
             "product_data": {p["id"]: p["name"] for p in products},
-            "store": store,
-            "can_forget": store != "signed_cookies",
+            "store": store.label,
+            # As /session/forget/ decides: a store that cannot lock holds nothing on the server.
+            "can_forget": store.lockable,
             "api_logout_url": _url_or_empty("api:logout"),
             "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         },

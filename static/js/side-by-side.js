@@ -460,7 +460,8 @@
 
   function apiRequestItems(request) {
     const body = request.body === null ? "" : ` · body ${JSON.stringify(request.body)}`;
-    const detail = request.json && request.json.code ? ` (${request.json.code}: ${request.json.detail})` : "";
+    const json = request.json || {};
+    const detail = json.detail ? ` (${json.code ? `${json.code}: ` : ""}${json.detail})` : "";
     const order = request.json && request.json.order ? ` · order #${request.json.order.id}, total ${request.json.order.total}` : "";
     return [
       ...item("Request", el("code", { text: `${request.method} ${request.path}` }), body,
@@ -502,10 +503,15 @@
 
   // --- Running a step ------------------------------------------------------------------
 
+  /* aria-disabled, not disabled: a disabled button would lose the keyboard focus. */
+  function setBusy(busy) {
+    state.busy = busy;
+    root.querySelectorAll("[data-action]").forEach((button) => button.setAttribute("aria-disabled", String(busy)));
+  }
+
   async function run(action) {
     if (state.busy || !steps[action]) return;
-    state.busy = true;
-    root.querySelectorAll("[data-action]").forEach((button) => { button.disabled = true; });
+    setBusy(true);
     state.step += 1;
     const number = state.step;
     const previousToken = state.token;
@@ -523,8 +529,7 @@
     } catch (error) {
       announce(`Step ${number} could not finish: ${error.message}`);
     } finally {
-      state.busy = false;
-      root.querySelectorAll("[data-action]").forEach((button) => { button.disabled = false; });
+      setBusy(false);
     }
   }
 

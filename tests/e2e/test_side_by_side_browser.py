@@ -151,6 +151,7 @@ def test_the_whole_script_runs_on_both_channels_and_each_column_shows_the_truth(
     page.keyboard.press("Enter")
     sbs.steps += 1
     expect(page.get_by_test_id("sbs-status")).to_have_text(re.compile(r"^Step 1 done"))
+    assert page.evaluate("document.activeElement.textContent") == "Add to cart"  # focus stays
     assert sbs.check_web()["cart"] == [[espresso, 1]]
     assert sbs.check_api().cart.to_compact() == [[espresso, 1]]
     assert "POST /cart/add/" in sbs.last_step("web") and "302 Found → /cart/" in sbs.last_step(

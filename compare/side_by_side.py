@@ -14,8 +14,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-from shop.models import Product
 from shop import stores
+from shop.models import Product
 
 PRODUCTS_OFFERED = 6
 

@@ -184,7 +184,7 @@ else:
 
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    "cache": "shop.cache_session",  # Django's, keeping the cookie when the cache fails
     "cached_db": "django.contrib.sessions.backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }

@@ -54,6 +54,7 @@ LOCK_WAIT_SECONDS = 5  # how long a request waits for the lock before giving up
 STORE_NAMES = {
     "django.contrib.sessions.backends.db": "db",
     "django.contrib.sessions.backends.cache": "cache",
+    "shop.cache_session": "cache",
     "django.contrib.sessions.backends.cached_db": "cached_db",
     "django.contrib.sessions.backends.signed_cookies": "signed_cookies",
 }
@@ -273,6 +274,9 @@ def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None) -> Cart
     with _cache_lock(session):
         fresh = type(session)(session.session_key)
         data = fresh.load()
+        if getattr(fresh, "unavailable", False):
+            # Never take a failed read for a missing session: that would replace the cart.
+            raise CartStoreUnavailable()
         if fresh.session_key is None:  # not in the cache: expired, evicted or never issued
             session.flush()
             return _change_new_session(session, change, also)

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from shop.stores import DEFAULT_STORE, STORES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -182,18 +184,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINES = {
-    "db": "django.contrib.sessions.backends.db",
-    "cache": "shop.cache_session",  # Django's, keeping the cookie when the cache fails
-    "cached_db": "django.contrib.sessions.backends.cached_db",
-    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
-}
-SESSION_STORE = os.environ.get("SESSION_STORE", "db").strip() or "db"
-if SESSION_STORE not in SESSION_ENGINES:
+# SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
+# engine, and every description of the store in use is read from the row of that engine.
+_session_store = os.environ.get("SESSION_STORE", DEFAULT_STORE).strip() or DEFAULT_STORE
+if _session_store not in STORES:
     raise ImproperlyConfigured(
-        f"SESSION_STORE={SESSION_STORE!r} is not one of: {', '.join(SESSION_ENGINES)}"
+        f"SESSION_STORE={_session_store!r} is not one of: {', '.join(STORES)}"
     )
-SESSION_ENGINE = SESSION_ENGINES[SESSION_STORE]
+SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -278,4 +278,5 @@ SCENARIO = LabScenario(
         "promoted_after_s",
     ),
     chart=("unavailable_s", "s"),
+    speaks_to="Resilience",
 )

@@ -49,9 +49,7 @@ def drills(stage, products) -> Drills:
 
 
 def bare_server(stage: Stage) -> Server:
-    return Server.for_app(
-        "bare", env=stage.env(settings="compare.bare.settings"), log_dir=stage.log_dir
-    )
+    return Server.for_app("bare", env=stage.env(), log_dir=stage.log_dir)
 
 
 def port_is_free(port: int) -> bool:

@@ -130,7 +130,7 @@ class Stage:
         result = subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
-            env=self.env(),
+            env=server_env(self.env()),
             capture_output=True,
             text=True,
             check=False,
@@ -158,22 +158,23 @@ class Stage:
         store: str = "db",
         redis: bool = False,
         token_keys: str | None = None,
-        settings: str = "config.settings",
+        settings: str = "",  # by default the settings of the app that is started
     ) -> dict[str, str]:
-        """The environment of one benchmark server (DEBUG off, throwaway keys and DB)."""
+        """What one benchmark server sets (DEBUG off, throwaway keys and DB), for `server_env`."""
         env = {
-            "DJANGO_SETTINGS_MODULE": settings,
             "DJANGO_DEBUG": "1" if self.debug else "0",
             "DJANGO_SECRET_KEY": self.secret_key,
             "CART_TOKEN_KEYS": token_keys or self.token_keys,
             "SESSION_STORE": store,
             "CACHE_KEY_PREFIX": self.redis_prefix,
         }
+        if settings:
+            env["DJANGO_SETTINGS_MODULE"] = settings
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         if redis and self.redis_url:
             env["REDIS_URL"] = self.redis_url
-        return server_env(env)
+        return env
 
     # --- Redis ------------------------------------------------------------------
 

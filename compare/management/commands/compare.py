@@ -242,7 +242,7 @@ class Command(BaseCommand):
 
         bare = Server.for_app(
             "bare",
-            env=stage.env(settings="compare.bare.settings"),
+            env=stage.env(),
             workers=workers,
             log_dir=stage.log_dir,
         )

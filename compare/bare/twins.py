@@ -45,7 +45,8 @@ def _keys() -> list[tuple[str, str]]:
     return [tuple(pair.split(":", 1)) for pair in pairs]
 
 
-KEYS = _keys()
+KEYS = dict(_keys())
+SIGNING_KEY = _keys()[0]
 
 
 def _priced(lines: dict[int, int]) -> dict:
@@ -67,14 +68,13 @@ def _priced(lines: dict[int, int]) -> dict:
     return {"items": items, "total": str(total), "item_count": sum(lines.values())}
 
 
-@csrf_exempt
-@require_POST
-def api_add(request):
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+def _verified(header: str) -> dict | None:
+    scheme, _, token = header.partition(" ")
+    if scheme != "Bearer":
+        return None
     try:
-        kid = jwt.get_unverified_header(token).get("kid") if scheme == "Bearer" else None
-        secret = dict(KEYS)[kid]
-        claims = jwt.decode(
+        secret = KEYS[jwt.get_unverified_header(token).get("kid")]
+        return jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
@@ -83,7 +83,21 @@ def api_add(request):
             options={"require": ["exp", "iat", "cid", "cart", "orig_iat", "jti", "v"]},
         )
     except (jwt.InvalidTokenError, KeyError):
-        return JsonResponse({"detail": "invalid token"}, status=401)
+        return None
+
+
+@csrf_exempt
+@require_POST
+def api_add(request):
+    header = request.headers.get("Authorization", "")
+    if header:
+        claims = _verified(header)
+        if claims is None:
+            return JsonResponse({"detail": "invalid token"}, status=401)
+    else:  # no token: a new cart, as the shop's POST /api/cart/ starts one
+        now = int(time.time())
+        claims = {"iss": "shop", "aud": "shop:cart", "orig_iat": now, "v": 1, "cart": []}
+        claims["cid"] = secrets.token_urlsafe(12)
     try:
         body = json.loads(request.body)
         product_id, quantity = int(body["product_id"]), int(body.get("quantity", 1))
@@ -93,7 +107,7 @@ def api_add(request):
     lines[product_id] = lines.get(product_id, 0) + quantity
     cart = _priced(lines)
     now = int(time.time())
-    kid, secret = KEYS[0]
+    kid, secret = SIGNING_KEY
     claims.update(
         iat=now,
         exp=now + settings.CART_TOKEN_TTL,

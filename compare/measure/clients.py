@@ -86,8 +86,9 @@ class WebVisitor:
 class ApiScript:
     """An API client: no cookies, the cart in the token it keeps."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, add_path: str = "/api/cart/items/") -> None:
         self.base_url = base_url
+        self.add_path = add_path
         self.token = ""
         self.statuses: list[int] = []
         self.last: requests.Response | None = None
@@ -109,7 +110,7 @@ class ApiScript:
 
     def add(self, product: Product, quantity: int = 1) -> int:
         body = {"product_id": product.id, "quantity": quantity}
-        return self._request("POST", "/api/cart/items/", body=body).status_code
+        return self._request("POST", self.add_path, body=body).status_code
 
     def checkout(self, customer: dict[str, str]) -> int:
         return self._request("POST", "/api/checkout/", body=customer).status_code

@@ -17,6 +17,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from api import tokens
+from shop import stores
 
 from . import charts, figures
 from .inspector import inspect_token, sample_token
@@ -183,13 +184,6 @@ def _drill_figure(drill) -> Figure:
     )
 
 
-SHARED_STATE = {
-    "db": "the session table",
-    "cached_db": "session table + cache",
-    "cache": "the cache (Redis)",
-    "signed_cookies": "the secret key",
-}
-
 # Which fault drill of `manage.py compare` speaks to which row.
 RESILIENCE_DRILLS = ("restart", "store_lost", "key_rotation")
 COMPLEXITY_DRILLS = ("concurrent_adds",)
@@ -205,6 +199,7 @@ NO_RUN = Figure(
 def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
     """The five rows of the classic comparison, each with this deployment's figures."""
     s, o = data.sessions, data.orders
+    store = stores.current()
     web_bench = [b for b in data.benchmarks if b.channel == "web"]
     api_bench = [b for b in data.benchmarks if b.channel == "api"]
     web_drills = [d for d in data.drills if d.channel == "web"]
@@ -213,7 +208,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
 
     counted, decoded = s.count_source or s.source, s.cart_source or s.source
     web_state = [
-        Figure("Session store in use", s.store, "settings.SESSION_STORE", s.where),
+        Figure("Session store in use", s.store, "SESSION_STORE (shop/stores.py)", s.where),
     ]
     if s.carts is not None:
         web_state += [
@@ -334,11 +329,9 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
         ),
         Figure(
             "Shared state to run two servers",
-            SHARED_STATE.get(s.store, s.store),
-            "settings.SESSION_STORE",
-            "every instance must reach the same session store"
-            if s.store != "signed_cookies"
-            else "every instance must have the same SECRET_KEY",
+            store.shared,
+            "SESSION_STORE (shop/stores.py)",
+            "what every instance must share to serve one visitor",
         ),
     ]
     web_complexity += [_drill_figure(d) for d in web_drills if d.drill in COMPLEXITY_DRILLS]

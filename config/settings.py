@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from shop.stores import DEFAULT_STORE, STORES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -95,6 +97,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
+    "shop.server_timing.ServerTimingMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +155,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # https://docs.djangoproject.com/en/stable/topics/http/sessions/#configuring-the-session-engine
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis behind Sentinel: REDIS_SENTINELS="host:port,host:port,..." and REDIS_URL names
+# the Sentinel service as its host (redis://SERVICE/DB). Every read and write goes to
+# the current primary: a session read from a lagging replica would lose cart changes.
+# https://github.com/jazzband/django-redis (README: Sentinel)
+REDIS_SENTINELS = [
+    (host.strip(), int(port))
+    for host, _, port in (
+        entry.rpartition(":") for entry in os.environ.get("REDIS_SENTINELS", "").split(",")
+    )
+    if host.strip()
+]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -159,21 +174,24 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": REDIS_SENTINELS,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINES = {
-    "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
-    "cached_db": "django.contrib.sessions.backends.cached_db",
-    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
-}
-SESSION_STORE = os.environ.get("SESSION_STORE", "db").strip() or "db"
-if SESSION_STORE not in SESSION_ENGINES:
+# SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
+# engine, and every description of the store in use is read from the row of that engine.
+_session_store = os.environ.get("SESSION_STORE", DEFAULT_STORE).strip() or DEFAULT_STORE
+if _session_store not in STORES:
     raise ImproperlyConfigured(
-        f"SESSION_STORE={SESSION_STORE!r} is not one of: {', '.join(SESSION_ENGINES)}"
+        f"SESSION_STORE={_session_store!r} is not one of: {', '.join(STORES)}"
     )
-SESSION_ENGINE = SESSION_ENGINES[SESSION_STORE]
+SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -233,6 +251,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Server-Timing header on every answer: db time and queries, session store, tokens.
+SERVER_TIMING = env_bool("SERVER_TIMING", default=True)
 
 # --- Auth -------------------------------------------------------------------
 

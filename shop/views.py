@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from . import stores
 from .account_cart import merge_at_login, save_at_logout
 from .cart import Cart, CartError
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
@@ -30,14 +31,8 @@ from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import PricedCart, fetch_for_pricing, price_cart
-from .session_cart import (
-    change_cart,
-    load_cart,
-    logout_promise,
-    save_cart,
-    session_state,
-    store_name,
-)
+from .session_cart import change_cart, load_cart, save_cart
+from .session_meter import session_state
 
 PAGE_SIZE = 24
 ORDERS_SESSION_KEY = "orders"  # ids of the orders this visitor placed, so they may see them
@@ -426,7 +421,7 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             save_at_logout(user_id=request.user.pk, cart=load_cart(request.session))
         response = super().post(request, *args, **kwargs)
-        messages.info(request, f"You are logged out. {logout_promise(store_name())}")
+        messages.info(request, f"You are logged out. {stores.current().logout}")
         return response
 
 

@@ -431,15 +431,36 @@ def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
         return [], str(exc)
 
 
+# The page shows the same data as these admin pages; it needs the same permissions.
+REQUIRED_PERMISSIONS = {
+    "shop.view_order": "“Can view order” (orders and revenue by channel)",
+    "sessions.view_session": "“Can view session” (the sessions on the server)",
+    "compare.view_measurementrun": "“Can view measurement run” (benchmarks and drills)",
+}
+# Without it the token inspector shows a token's user id, not whose it is.
+VIEW_USERS = "auth.view_user"
+
+
 @require_http_methods(["GET", "POST"])
 def compare_page(request):
     """The comparison page; a POST runs the token inspector (it never writes anything)."""
+    user = request.user
+    missing = [label for perm, label in REQUIRED_PERMISSIONS.items() if not user.has_perm(perm)]
+    if missing:
+        context = {**admin.site.each_context(request), "title": "Permission needed"}
+        return TemplateResponse(
+            request,
+            "admin/compare/forbidden.html",
+            {**context, "missing": missing},
+            status=HTTPStatus.FORBIDDEN,
+        )
+    users = user.has_perm(VIEW_USERS)
     form = TokenForm(request.POST or None)
     inspection = None
     status = HTTPStatus.OK
     if request.method == "POST":
         if form.is_valid():
-            inspection = inspect_token(form.cleaned_data["token"])
+            inspection = inspect_token(form.cleaned_data["token"], users=users)
         else:
             status = HTTPStatus.BAD_REQUEST
     elif "sample" in request.GET:
@@ -449,7 +470,7 @@ def compare_page(request):
             token = ""  # the page already says why the keys cannot be read
         if token:
             form = TokenForm(initial={"token": token})
-            inspection = inspect_token(token)
+            inspection = inspect_token(token, users=users)
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {

@@ -36,7 +36,7 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## compare: load benchmarks and fault drills of both channels (a few minutes; COMPARE_ARGS="--seconds 30")
+## compare: load benchmarks and fault drills of both channels (a few minutes; COMPARE_ARGS="--rounds 5")
 compare: $(VENV)/.dev-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compare $(COMPARE_ARGS)

@@ -29,6 +29,7 @@ from shop.checkout import (
     Customer,
     EmptyCart,
     OutOfStock,
+    PricesChanged,
     ProductsUnavailable,
     place_order,
 )
@@ -292,6 +293,8 @@ def _conflict(error: CheckoutError) -> Response:
         ]
     if isinstance(error, ProductsUnavailable):
         body["product_ids"] = error.product_ids
+    if isinstance(error, PricesChanged):
+        body["total"] = str(error.actual)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
@@ -311,7 +314,7 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
         "gets 409 `cart_already_ordered`. With an `Idempotency-Key` header, a retried checkout "
         "of the same cart with the same key answers with the same order instead."
     ),
-    request=s.CustomerSerializer,
+    request=s.CheckoutSerializer,
     parameters=[
         OpenApiParameter(
             "Idempotency-Key",
@@ -332,7 +335,8 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
         409: OpenApiResponse(
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
-            "(`shortages`), or products are no longer sold (`product_ids`).",
+            "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
+            "the `expected_total` sent (`prices_changed`, with the new `total`).",
         ),
         **TOKEN_ERRORS,
     },
@@ -347,8 +351,9 @@ class CheckoutView(StatelessAPIView):
                 {"Idempotency-Key": ["Use 1 to 100 printable ASCII characters, no spaces."]}
             )
         key = key or ""
-        serializer = s.CustomerSerializer(data=request.data)
+        serializer = s.CheckoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        expected_total = serializer.validated_data.pop("expected_total", None)
         if token is None or not token.cart:
             error = EmptyCart()
             return Response(
@@ -365,6 +370,7 @@ class CheckoutView(StatelessAPIView):
                 cart_id=token.cid,
                 idempotency_key=key,
                 token_bytes=token.size,
+                expected_total=expected_total,
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:

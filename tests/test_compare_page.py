@@ -86,7 +86,7 @@ def test_staff_user_sees_the_page_inside_the_admin(admin_client):
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
     assert 'class="breadcrumbs"' in html
-    assert "Django administration" in html
+    assert "Corner Shop admin" in html
     for row in ("Session management", "Scalability", "Resilience", "Complexity", "Use cases"):
         assert row in html
 

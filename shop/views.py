@@ -170,7 +170,8 @@ def product_picture(request, slug: str):
         raise Http404("No such product.")
     name, category_slug = found
     return HttpResponse(
-        product_svg(name=name, category_slug=category_slug), content_type="image/svg+xml"
+        product_svg(name=name, category_slug=category_slug, slug=slug),
+        content_type="image/svg+xml",
     )
 
 

@@ -160,9 +160,7 @@ def rooibos_tea() -> str:
         '<circle cx="214" cy="120" r="8"/></g><circle cx="206" cy="126" r="4" fill="#f59e0b"/>'
     )
     return (
-        _tea_tin(
-            colour="#9a3412", lid="#7c2d12", name="ROOIBOS", weight="100 g", emblem=""
-        )
+        _tea_tin(colour="#9a3412", lid="#7c2d12", name="ROOIBOS", weight="100 g", emblem="")
         + vanilla
     )
 

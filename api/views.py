@@ -639,7 +639,11 @@ API_DESCRIPTION_TEMPLATE = """
 The shop's stateless channel. The server keeps nothing about a visitor between
 requests: the cart travels in a signed token (a JWT, HS256) that the client stores
 and sends back as `Authorization: Bearer <token>`. Every cart answer carries a
-re-issued token (new `exp`, same cart id `cid`); keep the latest one.
+re-issued token (new `exp`, same cart id `cid`); keep the latest one. On this
+page that is done for you: after each answer that carries a token, "Authorize" holds
+it, so the next "Try it out" sends the latest cart. Logging in
+(`POST /api/auth/token/`) needs an account: sign up in the web shop first
+(`/accounts/signup/`).
 
 * No token: the cart endpoints start a new, empty cart.
 * A token that is malformed, altered, expired, of another audience or issuer, signed
@@ -685,6 +689,8 @@ class SwaggerView(SpectacularSwaggerView):
     permission_classes = [AllowAny]
     renderer_classes = [StatelessTemplateHTMLRenderer]
     url_name = "api:schema"
+    # No CSRF header (the API reads no cookie); each answer's token becomes the authorization.
+    template_name_js = "api/swagger_ui.js"
 
     def options(self, request, *args, **kwargs):
         # DRF's OPTIONS answer is metadata for a JSON renderer; this view renders only

@@ -1,0 +1,47 @@
+"""Swagger UI in a real browser: its curl sends no CSRF header, it keeps the latest token,
+and everything it loads comes from this server."""
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture
+def catalogue(transactional_db):
+    call_command("seed_demo", verbosity=0)
+
+
+def _try(page, operation_id: str):
+    operation = page.locator(f"#{operation_id}")
+    operation.locator(".opblock-summary-control").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    operation.locator(".live-responses-table .response-col_status").first.wait_for()
+    return operation
+
+
+def _authorized_token(page) -> str | None:
+    return page.evaluate("ui.getState().getIn(['auth', 'authorized', 'cartToken', 'value'])")
+
+
+def test_swagger_keeps_the_latest_token_and_its_curl_sends_no_csrf_header(
+    page, live_server, catalogue
+):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/api/docs/")
+    page.locator(".opblock").first.wait_for()
+
+    created = _try(page, "operations-cart-cart_create")
+    first = _authorized_token(page)
+    assert first and first.count(".") == 2  # the new cart's token is now the authorization
+
+    added = _try(page, "operations-cart-cart_items_create")
+    curl = added.locator(".curl-command").inner_text()
+    assert f"Authorization: Bearer {first}" in curl
+    assert "X-CSRFTOKEN" not in curl.upper()
+    assert "X-CSRFTOKEN" not in created.locator(".curl-command").inner_text().upper()
+    latest = _authorized_token(page)
+    assert latest != first  # the add answered with a re-issued token, now kept
+    assert '"product_id"' in added.locator(".live-responses-table").inner_text()
+
+    assert all(url.startswith(live_server.url) for url in requested), requested

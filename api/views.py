@@ -27,7 +27,6 @@ from rest_framework import exceptions, generics
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -526,21 +525,6 @@ class CheckoutView(StatelessAPIView):
 # --- Identity --------------------------------------------------------------------------
 
 
-class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per client address (the `login` rate), counted in the cache.
-
-    The address is the connection's REMOTE_ADDR, never X-Forwarded-For, which any
-    client can set to a new value on each try. Behind a proxy every client shares
-    the proxy's address, so the limit becomes stricter, never looser.
-    """
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        ident = request.META.get("REMOTE_ADDR") or "unknown"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
 @extend_schema(
     tags=["identity"],
     summary="Log in: the same cart, now carrying the user",
@@ -556,18 +540,21 @@ class LoginRateThrottle(SimpleRateThrottle):
         413: TOO_LARGE,
         415: NOT_JSON,
         401: OpenApiResponse(ERR, "Wrong username or password, or a refused cart token."),
-        429: OpenApiResponse(ERR, "Too many login attempts; wait and retry."),
+        429: OpenApiResponse(
+            ERR,
+            "`login_throttled`: too many failed logins for this account or from this address; "
+            "retry after `Retry-After` seconds.",
+        ),
         431: TOKEN_431,
     },
 )
 class LoginView(StatelessAPIView):
-    throttle_classes = [LoginRateThrottle]
-
     def post(self, request):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The Django request: the login throttle (shop.login_throttle) counts on it.
         user = authenticate(
-            request=None,
+            request=request._request,
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.tokens import decode_cart
-from shop.models import Order
+from shop.models import Order, Product
 
 from .conftest import ApiClient
 
@@ -291,3 +291,34 @@ def test_checkout_makes_the_same_number_of_queries_whatever_the_lines(api, make_
     assert kinds.count("UPDATE") == 1
     assert kinds.count("INSERT") == 2
     assert len(kinds) <= 10
+
+
+def test_a_changed_total_is_refused_with_409_and_the_new_total(api, filled, product):
+    stock = Product.objects.get(pk=product.pk).stock
+    Product.objects.filter(pk=product.pk).update(price="30.00")
+
+    refused = api.post("/api/checkout/", {**CUSTOMER, "expected_total": "53.50"})
+
+    assert refused.status_code == HTTPStatus.CONFLICT
+    assert refused.json()["code"] == "prices_changed"
+    assert refused.json()["total"] == "65.50"
+    assert "the total is now €65.50, not €53.50" in refused.json()["detail"]
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=product.pk).stock == stock
+    accepted = api.post("/api/checkout/", {**CUSTOMER, "expected_total": "65.50"})
+    assert accepted.status_code == HTTPStatus.CREATED
+    assert accepted.json()["order"]["total"] == "65.50"
+
+
+def test_the_expected_total_is_optional_and_checked_when_sent(api, filled):
+    assert api.post("/api/checkout/", {**CUSTOMER, "expected_total": "53.5"}).status_code == (
+        HTTPStatus.CREATED
+    )
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-1", "1e400", "abc", "12.345", [], {}])
+def test_a_malformed_expected_total_is_a_400_on_that_field(api, filled, bad):
+    response = api.post("/api/checkout/", {**CUSTOMER, "expected_total": bad})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "expected_total" in response.json()
+    assert Order.objects.count() == 0

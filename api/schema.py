@@ -156,6 +156,7 @@ EXAMPLES = {
     "unit_price": "24.00",
     "line_total": "48.00",
     "total": "48.00",
+    "expected_total": "48.00",
     "stock": 20,
     "available": True,
     "item_count": 2,
@@ -177,7 +178,7 @@ EXAMPLES = {
     "detail": "Not enough stock: “Espresso Blend 1 kg”: 3 wanted, 1 left.",
 }
 EXAMPLES_BY_SCHEMA = {
-    ("Customer", "name"): "Ada Lovelace",
+    ("Checkout", "name"): "Ada Lovelace",
     ("Order", "id"): 12,
     ("Product", "id"): 3,
     ("Shortage", "available"): 1,

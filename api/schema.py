@@ -96,13 +96,13 @@ it, so the next "Try it out" sends the latest cart. Logging in
 * Prices are never taken from the client: each answer prices the cart live, and
   checkout re-reads every price under a lock.
 
-**Logging out** is the client forgetting its token. The server keeps no session, so
-it has nothing to delete: a token that was copied (stolen) stays valid until its
-`exp`. That is the price of statelessness: revoking single tokens would need a
-server-side list of revoked token ids checked on every request, which is state
-again. The limits are a short sliding expiry, the absolute lifetime, a cart id
-that can be ordered only once, and rotating the signing keys (`CART_TOKEN_KEYS`),
-which ends every token signed with a removed key at once.
+**Logging out** (`POST /api/auth/logout/`) ends what this server's revocation mode
+(`{mode}`) allows: `denylist` refuses every token of the cart (401 `revoked`),
+`user-version` every logged-in token of the user (401 `login_ended`); with `none`
+and `short-ttl` the server keeps nothing, and a copied token works until its `exp`.
+Whatever the mode, a logged-in token is checked against the account on every
+request: a password change or deactivation ends it (401 `login_ended`), and the
+login ends {login_max_age} after the password check (401 `login_expired`).
 """
 
 
@@ -112,6 +112,8 @@ def api_description() -> str:
         ttl=duration(settings.CART_TOKEN_TTL),
         max_age=duration(settings.CART_TOKEN_MAX_AGE),
         leeway=duration(settings.CART_TOKEN_LEEWAY),
+        mode=settings.CART_TOKEN_REVOCATION,
+        login_max_age=duration(settings.CART_LOGIN_MAX_AGE),
     ).strip()
 
 

@@ -573,13 +573,15 @@ def compare_page(request):
         if token:
             form = TokenForm(initial={"token": token})
             inspection = inspect_token(token, users=users)
+    from .hidden_state import hidden_state_row  # it builds on this module's Figure and Row
+
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {
         **admin.site.each_context(request),
         "title": "Stateful vs stateless, measured on this deployment",
         "data": data,
-        "rows": comparison_rows(data, keys),
+        "rows": [*comparison_rows(data, keys), hidden_state_row(data)],
         "tradeoffs": TRADEOFFS,
         "key_problem": key_problem,
         "orders_chart": charts.daily_orders_chart(data.days),

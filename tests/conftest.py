@@ -127,3 +127,20 @@ def login_throttle_reset(db):
     reset()
     yield
     reset()
+
+
+@pytest.fixture
+def login_claims():
+    """The claims a token needs to carry a good login of `user`: login_claims(user)."""
+    import time
+
+    from api import revocation
+
+    def make(user) -> dict:
+        return {
+            "sub": str(user.pk),
+            "auth_time": int(time.time()),
+            "uv": revocation.login_claim(user),
+        }
+
+    return make

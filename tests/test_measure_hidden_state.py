@@ -10,28 +10,32 @@ from compare.measure.stage import Stage
 
 
 @pytest.fixture(scope="module")
-def stage():
+def stage(django_db_blocker):
     stage = Stage(
         user_database_url=os.environ.get("DATABASE_URL", ""),
         redis_url=os.environ.get("REDIS_URL", ""),
         debug=True,
     )
-    try:
-        stage.create_database()
-        yield stage
-    finally:
-        stage.cleanup()
+    # The throwaway database is the stage's own ("bench" alias), not the test database.
+    with django_db_blocker.unblock():
+        try:
+            stage.create_database()
+            yield stage
+        finally:
+            stage.cleanup()
 
 
 @pytest.fixture(scope="module")
-def part(stage) -> HiddenState:
-    rows = stage.db.query("SELECT id, slug, name FROM shop_product WHERE active ORDER BY id")
+def part(stage, django_db_blocker) -> HiddenState:
+    with django_db_blocker.unblock():
+        rows = stage.db.query("SELECT id, slug, name FROM shop_product WHERE active ORDER BY id")
     products = [Product(*row) for row in rows]
     return HiddenState(stage, products, seconds=3, users=2, workers=1, log=lambda line: None)
 
 
-def test_the_hidden_state_drills_go_as_the_design_predicts(part):
-    outcomes, kept = part.drills(pairs=3)
+def test_the_hidden_state_drills_go_as_the_design_predicts(part, django_db_blocker):
+    with django_db_blocker.unblock():
+        outcomes, kept = part.drills(pairs=3)
     observed = {(o.drill, o.store): o.observed for o in outcomes}
     assert observed[("forked_cart", "")] == "3 of 6 changes in no order"
     assert observed[("replay", "spent ids kept")] == "refused (409 cart_already_ordered)"

@@ -18,8 +18,16 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from shop.cart import MAX_PRODUCT_ID
+from shop.checkout import (
+    ADDRESS_MAX_LENGTH,
+    ADDRESS_MIN_LENGTH,
+    EMAIL_MAX_LENGTH,
+    FULL_ADDRESS,
+    NAME_MAX_LENGTH,
+    NAME_MISSING,
+)
 from shop.models import Order, OrderLine, Product
-from shop.pricing import PricedCart
+from shop.pricing import NoticeCode, PricedCart
 
 # The largest product id, as the shop's cart defines it.
 MAX_ID = MAX_PRODUCT_ID
@@ -110,7 +118,7 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
         "item_count": priced.item_count,
         "expires_at": timestamp(exp),
         "notices": [
-            {"product_id": n.product_id, "code": n.code, "message": n.message}
+            {"product_id": n.product_id, "code": n.code.value, "message": n.message}
             for n in priced.notices
         ],
     }
@@ -142,7 +150,7 @@ class CartLineSerializer(serializers.Serializer):
 
 class NoticeSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
-    code = serializers.ChoiceField(choices=["unavailable", "sold_out", "reduced"])
+    code = serializers.ChoiceField(choices=[code.value for code in NoticeCode])
     message = serializers.CharField()
 
 
@@ -248,16 +256,6 @@ class TextEmailField(TextField, serializers.EmailField):
     pass
 
 
-# The web shop's CheckoutForm rules, so that both channels accept the same details:
-# lengths are counted after stripping surrounding whitespace; a name is not blank and
-# an address has at least ADDRESS_MIN_LENGTH characters.
-NAME_MAX_LENGTH = 200
-EMAIL_MAX_LENGTH = 254
-ADDRESS_MIN_LENGTH = 5
-ADDRESS_MAX_LENGTH = 1000
-FULL_ADDRESS = "Enter a full delivery address."
-
-
 @extend_schema_field(text_schema(min_length=1, max_length=NAME_MAX_LENGTH))
 class NameField(TextField):
     """A name: not blank once stripped."""
@@ -265,7 +263,7 @@ class NameField(TextField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", NAME_MAX_LENGTH)
-        kwargs.setdefault("error_messages", {"blank": "Enter your name."})
+        kwargs.setdefault("error_messages", {"blank": NAME_MISSING})
         super().__init__(**kwargs)
 
 

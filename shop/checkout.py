@@ -17,6 +17,16 @@ from .cart import Cart
 from .errors import ExplainedError
 from .models import Order, OrderLine, Product
 
+# The rules of a customer's details, for both channels: lengths count after stripping
+# surrounding whitespace; a name is not blank and an address has ADDRESS_MIN_LENGTH
+# characters or more.
+NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
+ADDRESS_MIN_LENGTH = 5
+ADDRESS_MAX_LENGTH = 1000
+NAME_MISSING = "Enter your name."
+FULL_ADDRESS = "Enter a full delivery address."
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -94,7 +104,6 @@ def place_order(
     user=None,
     cart_id: str | None = None,
     idempotency_key: str = "",
-    token_bytes: int | None = None,
     expected_total: Decimal | None = None,
 ) -> Order:
     """Order everything in `cart` at current prices, or raise CheckoutError.
@@ -118,7 +127,6 @@ def place_order(
                 user=user,
                 cart_id=cart_id,
                 idempotency_key=idempotency_key,
-                token_bytes=token_bytes,
                 expected_total=expected_total,
             )
     except IntegrityError:
@@ -130,7 +138,7 @@ def place_order(
 
 
 def _place_order_locked(
-    *, cart, customer, channel, user, cart_id, idempotency_key, token_bytes, expected_total
+    *, cart, customer, channel, user, cart_id, idempotency_key, expected_total
 ) -> Order:
     # Lock first, in id order: every checkout takes its locks in the same order.
     products = {
@@ -178,7 +186,6 @@ def _place_order_locked(
         total=total,
         cart_id=cart_id or None,
         idempotency_key=idempotency_key,
-        token_bytes=token_bytes,
     )
     OrderLine.objects.bulk_create(
         OrderLine(

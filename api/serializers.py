@@ -189,7 +189,13 @@ class ShortageSerializer(serializers.Serializer):
 class CheckoutConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
-        choices=["cart_already_ordered", "out_of_stock", "products_unavailable", "prices_changed"]
+        choices=[
+            "cart_already_ordered",
+            "out_of_stock",
+            "products_unavailable",
+            "prices_changed",
+            "empty_cart",
+        ]
     )
     shortages = ShortageSerializer(many=True, required=False)
     product_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
@@ -220,7 +226,13 @@ class ProductSerializer(serializers.ModelSerializer):
 # Patterns of the schema: DRF's CharField refuses NUL characters, and by default
 # strips surrounding whitespace before checking blank and lengths.
 _ANY = r"[^\u0000]"
-_VISIBLE = r"[^\s\u0000]"
+# Python's str.strip() whitespace, spelled out: ECMA's \s differs (no U+0085, U+001C-1F;
+# it has U+FEFF, which strip() keeps).
+_WHITESPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+_VISIBLE = f"[^{_WHITESPACE}\\u0000]"
 
 
 def text_schema(*, min_length: int, max_length: int, trimmed: bool = True) -> dict[str, Any]:
@@ -298,8 +310,13 @@ class CustomerSerializer(serializers.Serializer):
     address = AddressField()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"})
+class TotalField(serializers.DecimalField):
+    """A total of money as text, "12.50": what the schema says is what is accepted."""
+
+
 class CheckoutSerializer(CustomerSerializer):
-    expected_total = serializers.DecimalField(
+    expected_total = TotalField(
         max_digits=12,
         decimal_places=2,
         min_value=0,

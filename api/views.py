@@ -41,7 +41,7 @@ from shop.pricing import PricedCart, fetch_for_pricing, price_cart
 from . import serializers as s
 from .authentication import TokenRejected
 from .pagination import PagePagination
-from .plumbing import StatelessAPIView, StatelessMixin, field_error, text_param
+from .plumbing import StatelessAPIView, StatelessMixin, text_param
 from .schema import (
     BAD_BODY,
     BAD_QUERY,
@@ -152,23 +152,19 @@ class CartConflict(exceptions.APIException):
     status_code = HTTPStatus.CONFLICT
 
 
-def refused(error: CartError, *, product_in_body: bool) -> exceptions.APIException:
+def refused(error: CartError) -> exceptions.APIException:
     """The API's answer to a change the shop's cart rules refused.
 
-    A product not for sale is a 400 on the body's `product_id`, or a 404 for the path's;
-    a line not in the cart is a 404; everything that depends on the cart or the stock
-    as they are now (sold out, not enough stock, the cart's limits) is a 409.
+    A product not for sale, or a line not in the cart, is a 404; everything that
+    depends on the cart or the stock as they are now (sold out, not enough stock, the
+    cart's limits) is a 409. The body itself was valid: a bad body is a 400 before this.
     """
-    if isinstance(error, NotForSale) and product_in_body:
-        return field_error("product_id", error.message, error.code)
     if isinstance(error, NotForSale | NotInCart):
         return exceptions.NotFound(error.message, error.code)
     return CartConflict(error.message, error.code)
 
 
-def change(
-    request, product_id: int, rule, *args, product_in_body: bool = False, read: bool = True
-) -> Response:
+def change(request, product_id: int, rule, *args, read: bool = True) -> Response:
     """Apply one of the shop's cart rules to the token's cart and answer with the new cart.
 
     The products are read once, for the rule and for pricing alike; with `read` off the
@@ -179,7 +175,7 @@ def change(
     try:
         cart = rule(cart, product_id, *args, products or {})
     except CartError as error:
-        raise refused(error, product_in_body=product_in_body) from error
+        raise refused(error) from error
     priced = price_cart(cart, products=products)
     return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
 
@@ -233,6 +229,7 @@ class CartItemsView(StatelessAPIView):
         responses={
             200: CART_ANSWER,
             400: BAD_BODY,
+            404: OpenApiResponse(ERR, "No such product for sale (`not_for_sale`)."),
             409: CART_CONFLICT,
             413: TOO_LARGE,
             415: NOT_JSON,
@@ -242,7 +239,7 @@ class CartItemsView(StatelessAPIView):
     )
     def post(self, request):
         product_id, quantity = s.parse_add_item(request.data)
-        return change(request, product_id, add_to_cart, quantity, product_in_body=True)
+        return change(request, product_id, add_to_cart, quantity)
 
 
 @extend_schema(
@@ -406,10 +403,7 @@ class CheckoutView(StatelessAPIView):
         serializer.is_valid(raise_exception=True)
         expected_total = serializer.validated_data.pop("expected_total", None)
         if token is None or not token.cart:
-            error = EmptyCart()
-            return Response(
-                {"detail": error.message, "code": error.code}, status=HTTPStatus.BAD_REQUEST
-            )
+            return _conflict(EmptyCart())  # a valid body; the cart is what is missing
         user = _token_user(token)
         customer = Customer(**serializer.validated_data)
         try:

@@ -262,7 +262,7 @@ def test_adding_more_than_99_in_total_is_a_409_conflict_with_the_cart(api, produ
     assert "At most 99" in response.json()["detail"]
 
 
-def test_unknown_or_inactive_product_is_a_product_id_error_and_sold_out_a_409(api, make_product):
+def test_unknown_or_inactive_product_is_404_and_sold_out_a_409(api, make_product):
     inactive = make_product(active=False)
     sold_out = make_product(stock=0)
     for product_id, fragment in (
@@ -270,8 +270,9 @@ def test_unknown_or_inactive_product_is_a_product_id_error_and_sold_out_a_409(ap
         (inactive.pk, f"“{inactive.name}” is not for sale"),
     ):
         response = api.post("/api/cart/items/", {"product_id": product_id})
-        assert response.status_code == HTTPStatus.BAD_REQUEST
-        assert fragment in response.json()["product_id"][0]
+        assert response.status_code == HTTPStatus.NOT_FOUND
+        assert response.json()["code"] == "not_for_sale"
+        assert fragment in response.json()["detail"]
     response = api.post("/api/cart/items/", {"product_id": sold_out.pk})
     assert response.status_code == HTTPStatus.CONFLICT
     assert response.json()["code"] == "sold_out"

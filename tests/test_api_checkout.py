@@ -150,7 +150,7 @@ def test_withdrawn_product_is_409_products_unavailable(api, filled, product):
 def test_empty_cart_or_no_token_cannot_check_out(api):
     for token in (None, api.post("/api/cart/").json()["token"]):
         response = api.post("/api/checkout/", CUSTOMER, token=token)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert response.status_code == HTTPStatus.CONFLICT
         assert response.json()["code"] == "empty_cart"
     assert Order.objects.count() == 0
 

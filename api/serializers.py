@@ -17,15 +17,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from shop import checkout as customer_rules
 from shop.cart import MAX_PRODUCT_ID
-from shop.checkout import (
-    ADDRESS_MAX_LENGTH,
-    ADDRESS_MIN_LENGTH,
-    EMAIL_MAX_LENGTH,
-    FULL_ADDRESS,
-    NAME_MAX_LENGTH,
-    NAME_MISSING,
-)
 from shop.models import Order, OrderLine, Product
 from shop.pricing import NoticeCode, PricedCart
 
@@ -268,25 +261,32 @@ class TextEmailField(TextField, serializers.EmailField):
     pass
 
 
-@extend_schema_field(text_schema(min_length=1, max_length=NAME_MAX_LENGTH))
+@extend_schema_field(text_schema(min_length=1, max_length=customer_rules.NAME_MAX_LENGTH))
 class NameField(TextField):
     """A name: not blank once stripped."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 1)
-        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
-        kwargs.setdefault("error_messages", {"blank": NAME_MISSING})
+        kwargs.setdefault("max_length", customer_rules.NAME_MAX_LENGTH)
+        kwargs.setdefault("error_messages", {"blank": customer_rules.NAME_MISSING})
         super().__init__(**kwargs)
 
 
-@extend_schema_field(text_schema(min_length=ADDRESS_MIN_LENGTH, max_length=ADDRESS_MAX_LENGTH))
+@extend_schema_field(
+    text_schema(
+        min_length=customer_rules.ADDRESS_MIN_LENGTH, max_length=customer_rules.ADDRESS_MAX_LENGTH
+    )
+)
 class AddressField(TextField):
     """A delivery address of ADDRESS_MIN_LENGTH characters or more once stripped."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_length", ADDRESS_MIN_LENGTH)
-        kwargs.setdefault("max_length", ADDRESS_MAX_LENGTH)
-        kwargs.setdefault("error_messages", {"blank": FULL_ADDRESS, "min_length": FULL_ADDRESS})
+        kwargs.setdefault("min_length", customer_rules.ADDRESS_MIN_LENGTH)
+        kwargs.setdefault("max_length", customer_rules.ADDRESS_MAX_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {"blank": customer_rules.FULL_ADDRESS, "min_length": customer_rules.FULL_ADDRESS},
+        )
         super().__init__(**kwargs)
 
 
@@ -306,7 +306,7 @@ class PasswordField(TextField):
 
 class CustomerSerializer(serializers.Serializer):
     name = NameField()
-    email = TextEmailField(max_length=EMAIL_MAX_LENGTH)
+    email = TextEmailField(max_length=customer_rules.EMAIL_MAX_LENGTH)
     address = AddressField()
 
 

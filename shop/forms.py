@@ -7,15 +7,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from . import checkout as customer_rules
 from .cart import MAX_PRODUCT_ID, max_quantity
-from .checkout import (
-    ADDRESS_MAX_LENGTH,
-    ADDRESS_MIN_LENGTH,
-    EMAIL_MAX_LENGTH,
-    FULL_ADDRESS,
-    NAME_MAX_LENGTH,
-    NAME_MISSING,
-)
 
 
 def quantity_field(*, minimum: int) -> forms.IntegerField:
@@ -76,10 +69,10 @@ class CheckoutForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"required": STALE, "invalid": STALE},
     )
-    name = forms.CharField(max_length=NAME_MAX_LENGTH, label="Full name")
-    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH)
+    name = forms.CharField(max_length=customer_rules.NAME_MAX_LENGTH, label="Full name")
+    email = forms.EmailField(max_length=customer_rules.EMAIL_MAX_LENGTH)
     address = forms.CharField(
-        max_length=ADDRESS_MAX_LENGTH,
+        max_length=customer_rules.ADDRESS_MAX_LENGTH,
         label="Delivery address",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
@@ -95,13 +88,13 @@ class CheckoutForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError(NAME_MISSING)
+            raise forms.ValidationError(customer_rules.NAME_MISSING)
         return name
 
     def clean_address(self) -> str:
         address = self.cleaned_data["address"].strip()
-        if len(address) < ADDRESS_MIN_LENGTH:
-            raise forms.ValidationError(FULL_ADDRESS)
+        if len(address) < customer_rules.ADDRESS_MIN_LENGTH:
+            raise forms.ValidationError(customer_rules.FULL_ADDRESS)
         return address
 
 

@@ -177,7 +177,13 @@ class ShortageSerializer(serializers.Serializer):
 class CheckoutConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
-        choices=["cart_already_ordered", "out_of_stock", "products_unavailable", "prices_changed"]
+        choices=[
+            "cart_already_ordered",
+            "out_of_stock",
+            "products_unavailable",
+            "prices_changed",
+            "order_too_large",
+        ]
     )
     shortages = ShortageSerializer(many=True, required=False)
     product_ids = serializers.ListField(child=serializers.IntegerField(), required=False)

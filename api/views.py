@@ -41,6 +41,7 @@ from shop.checkout import (
     ProductsUnavailable,
     place_order,
 )
+from shop.limits import TooManyCheckouts
 from shop.models import Order, Product
 from shop.pricing import PricedCart, price_cart
 
@@ -442,6 +443,10 @@ def _conflict(error: CheckoutError) -> Response:
         body["product_ids"] = error.product_ids
     if isinstance(error, PricesChanged):
         body["total"] = str(error.actual)
+    if isinstance(error, TooManyCheckouts):
+        body["limit"] = error.limit
+        headers = {"Retry-After": str(error.retry_after)}
+        return Response(body, status=HTTPStatus.TOO_MANY_REQUESTS, headers=headers)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
@@ -483,7 +488,13 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
             "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
-            "the `expected_total` sent (`prices_changed`, with the new `total`).",
+            "the `expected_total` sent (`prices_changed`, with the new `total`), or over a limit "
+            "of one order (`order_too_large`: units of a product, value without an account).",
+        ),
+        429: OpenApiResponse(
+            ERR,
+            "`too_many_checkouts`: this address or account placed its orders for the window "
+            "(`limit`); retry after `Retry-After` seconds.",
         ),
         **TOKEN_ERRORS,
     },
@@ -518,6 +529,7 @@ class CheckoutView(StatelessAPIView):
                 idempotency_key=key,
                 token_bytes=token.size,
                 expected_total=expected_total,
+                address=request.META.get("REMOTE_ADDR", ""),
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:

@@ -8,6 +8,7 @@ shop.session_cart.
 from __future__ import annotations
 
 from contextlib import suppress
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -28,6 +29,7 @@ from .account_cart import merge_at_login, save_at_logout
 from .cart import Cart, CartError
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from .limits import TooManyCheckouts
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import PricedCart, fetch_for_pricing, price_cart
@@ -357,6 +359,7 @@ def checkout(request):
             # One order per checkout form, however often it is sent (double click, retry).
             cart_id=f"web-{form.cleaned_data['checkout_id']}",
             expected_total=form.cleaned_data["expected_total"],
+            address=request.META.get("REMOTE_ADDR", ""),
         )
     except CartAlreadyOrdered as already:
         order = already.order
@@ -371,7 +374,11 @@ def checkout(request):
     except CheckoutError as error:
         messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
         priced = price_cart(load_cart(request.session))
-        return _checkout_page(request, _confirm_again(request, priced), priced)
+        page = _checkout_page(request, _confirm_again(request, priced), priced)
+        if isinstance(error, TooManyCheckouts):
+            page.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            page["Retry-After"] = str(error.retry_after)
+        return page
     else:
         messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
     _finish_checkout(request, order, ordered=priced.cart)

@@ -51,8 +51,9 @@ def test_an_address_gets_its_orders_per_window_then_429_with_the_limit(api, prod
     assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert refused.json()["code"] == "too_many_checkouts"
     assert refused.json()["limit"] == 2
-    assert "Too many orders from your address: at most 2 every 60 minutes." in (
-        refused.json()["detail"]
+    assert (
+        "Too many orders from your address: at most 2 every 60 minutes."
+        in (refused.json()["detail"])
     )
     assert 0 < int(refused["Retry-After"]) <= 3600
     assert Order.objects.count() == 2
@@ -106,8 +107,9 @@ def test_an_anonymous_order_over_the_value_cap_is_a_409_and_an_account_may_order
 
     assert refused.status_code == HTTPStatus.CONFLICT
     assert refused.json()["code"] == "order_too_large"
-    assert "without an account can be at most €500.00 (this one is €600.00)" in (
-        refused.json()["detail"]
+    assert (
+        "without an account can be at most €500.00 (this one is €600.00)"
+        in (refused.json()["detail"])
     )
     client.force_login(django_user_model.objects.create_user("ada", password="a-long-pass-1"))
     assert web_order(client, dear, quantity=2).status_code == HTTPStatus.FOUND

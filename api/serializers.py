@@ -121,11 +121,15 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
 
 class AddItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1
+    )
 
 
 class SetQuantitySerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=99, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=settings.CART_MAX_QUANTITY, help_text="0 removes the line."
+    )
 
 
 class CartLineSerializer(serializers.Serializer):

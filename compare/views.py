@@ -21,6 +21,7 @@ from shop import stores
 
 from . import charts, figures
 from .inspector import inspect_token, sample_token
+from .lab import page as lab_page
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
 INSPECTOR_MAX_CHARS = 200_000
@@ -487,6 +488,7 @@ def compare_page(request):
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,
+        "lab_sections": lab_page.latest_sections(),
         "generated_at": timezone.now(),
     }
     return TemplateResponse(request, "admin/compare/page.html", context, status=status)

@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
     "shop.server_timing.ServerTimingMiddleware",
+    # X-Reveal-Answer: 1 describes a web answer in JSON for the /side-by-side/ page's script.
+    "shop.reveal.RevealAnswerMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -142,7 +142,11 @@ class CartLineSerializer(serializers.Serializer):
 
 class NoticeSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
-    code = serializers.ChoiceField(choices=["unavailable", "sold_out", "reduced"])
+    code = serializers.ChoiceField(
+        choices=["unavailable", "sold_out", "reduced", "merge_capped", "merge_full", "merge_stale"],
+        help_text="`merge_*`: what merging the account's saved cart at login changed "
+        "(product_id 0 when the notice is about the whole cart).",
+    )
     message = serializers.CharField()
 
 
@@ -156,6 +160,20 @@ class CartSerializer(serializers.Serializer):
     notices = NoticeSerializer(
         many=True, help_text="Lines the server dropped or reduced (product gone, stock low)."
     )
+
+
+class LogoutAnswerSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["none", "denylist", "user-version", "short-ttl"])
+    ended = serializers.ChoiceField(
+        choices=["cart", "login", "nothing"],
+        help_text="`cart`: every token of this cart; `login`: every logged-in token of the "
+        "user; `nothing`: the server keeps no state it could change.",
+    )
+    until = serializers.DateTimeField(
+        help_text="Revoked until (denylist), or when this token expires."
+    )
+    cart_saved_to_account = serializers.BooleanField()
 
 
 class CartAnswerSerializer(serializers.Serializer):

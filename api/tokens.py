@@ -52,6 +52,7 @@ START_AGAIN = (
 _KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_UV_RE = re.compile(r"^[0-9a-f]{1,64}$")
 _JTI_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUB_RE = re.compile(r"^[0-9]{1,19}$")
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last second a datetime holds
@@ -236,6 +237,20 @@ def _parse_keys(
 
 
 @dataclass(frozen=True)
+class Login:
+    """The login a token carries: the user, when the password was checked, the login version.
+
+    `auth_time` is copied unchanged into every re-issued token, so the login ends
+    CART_LOGIN_MAX_AGE after the password check however often the cart changes;
+    `uv` is checked against the account on every request (api.revocation).
+    """
+
+    sub: int
+    auth_time: int
+    uv: str | None = None
+
+
+@dataclass(frozen=True)
 class CartToken:
     """A verified cart token."""
 
@@ -249,6 +264,14 @@ class CartToken:
     kid: str
     version: int
     size: int  # bytes of the encoded token
+    auth_time: int | None = None
+    uv: str | None = None
+
+    @property
+    def login(self) -> Login | None:
+        if self.sub is None:
+            return None
+        return Login(sub=self.sub, auth_time=self.auth_time or self.orig_iat, uv=self.uv)
 
     @property
     def expires_at(self) -> datetime:
@@ -294,11 +317,13 @@ def encode_cart(
     sub: int | None = None,
     orig_iat: int | None = None,
     now: int | None = None,
+    login: Login | None = None,
 ) -> str:
     """Sign `cart` into a token, with a fresh `jti`, `iat` and sliding `exp`.
 
     Pass the previous token's `orig_iat` when re-issuing, so that the cart's
-    absolute lifetime keeps counting from its first issue.
+    absolute lifetime keeps counting from its first issue, and its `login`, so
+    that the login keeps its own (`auth_time`, `uv`).
     """
     now = int(time.time()) if now is None else now
     orig_iat = now if orig_iat is None else orig_iat
@@ -319,8 +344,14 @@ def encode_cart(
         "cart": cart.to_compact(),
         "v": VERSION,
     }
-    if sub is not None:
+    if login is not None:
+        claims["sub"] = str(login.sub)
+        claims["auth_time"] = login.auth_time
+        if login.uv is not None:
+            claims["uv"] = login.uv
+    elif sub is not None:
         claims["sub"] = str(sub)
+        claims["auth_time"] = now
     kid, secret = _keys()[0]
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -552,6 +583,15 @@ def _user_id(claims: dict[str, Any]) -> int | None:
     return int(sub)
 
 
+def _check_login_claims(claims: dict[str, Any], now: int) -> None:
+    """`auth_time` is a timestamp and `uv` a login version, when present (api.revocation)."""
+    if "auth_time" in claims:
+        _int_claim(claims, "auth_time")
+    uv = claims.get("uv")
+    if uv is not None and (not isinstance(uv, str) or not _UV_RE.match(uv)):
+        raise InvalidClaim("The token's login version ('uv') is not valid. " + START_AGAIN)
+
+
 def _cart(claims: dict[str, Any]) -> Cart:
     try:
         return Cart.from_compact(claims["cart"])
@@ -568,6 +608,7 @@ CLAIM_CHECKS: list[Callable[[dict[str, Any], int], None]] = [
     _check_times,
     _check_lifetime,
     _check_ids,
+    _check_login_claims,
 ]
 
 
@@ -594,4 +635,6 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
         kid=kid,
         version=claims["v"],
         size=size,
+        auth_time=claims.get("auth_time"),
+        uv=claims.get("uv"),
     )

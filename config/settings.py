@@ -303,6 +303,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Examples Swagger UI can send as they are (api/schema.py), after the enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_examples",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }
 
 # Server-Timing header on every answer: db time and queries, session store, tokens.
@@ -335,6 +341,35 @@ AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "shop:catalogue"
 LOGOUT_REDIRECT_URL = "shop:catalogue"
 
+# --- Email -------------------------------------------------------------------
+# https://docs.djangoproject.com/en/stable/topics/email/
+# Order confirmations and password resets. The console backend prints each message
+# on the server's output; EMAIL_BACKEND=file (with EMAIL_FILE_PATH) or smtp (with
+# EMAIL_HOST and the rest) sends them elsewhere. A full dotted path works too.
+
+SHOP_NAME = "Corner Shop"
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or "console"
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip() or str(BASE_DIR / "var" / "email")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Corner Shop <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Internationalisation -----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -347,6 +382,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files served at the site's root: /favicon.ico, which browsers ask for on pages
+# that name no icon (the admin, DRF's browsable API).
+WHITENOISE_ROOT = BASE_DIR / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -392,9 +430,14 @@ SECURE_CSP = {
 
 # --- Logging ------------------------------------------------------------------
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
+# One handler, on the root logger. Django's own "django" logger keeps no handler of its
+# own here and passes its records up, so that each warning is printed once, not twice.
+# ("django.server", runserver's request log, keeps Django's default handler.)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }

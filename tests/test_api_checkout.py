@@ -222,7 +222,7 @@ def test_token_of_a_deleted_user_cannot_check_out(api, filled, user):
     user.delete()
     response = api.post("/api/checkout/", CUSTOMER)
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["code"] == "unknown_user"
+    assert response.json()["code"] == "login_ended"
     assert Order.objects.count() == 0
 
 

@@ -136,6 +136,8 @@ def server_env(env: dict[str, str] | None = None, *, app: str = "shop") -> dict[
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         CART_TOKEN_KEYS=new_key("bench1"),
         LOG_LEVEL="ERROR",
+        # Orders placed by a measurement confirm to nobody: no mail server of the user's is used.
+        EMAIL_BACKEND="dummy",
         PYTHONUNBUFFERED="1",
         # Every simulated shopper checks out from 127.0.0.1: the per-client order limits
         # (shop.limits) would measure themselves, not the channels.

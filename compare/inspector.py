@@ -153,9 +153,9 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def configured_keys() -> tuple[list[tuple[str, bytes]], str]:
-    """The API's (kid, secret) pairs, or an explanation of why they cannot be read."""
+    """The API's (kid, secret) pairs, verify-only ones included, or why they cannot be read."""
     try:
-        return tokens.signing_keys(), ""
+        return tokens.verifying_keys(), ""
     except ImproperlyConfigured as exc:  # the page explains a misconfiguration, no 500
         return [], f"The signing keys cannot be read: {exc}"
 

@@ -73,6 +73,10 @@ if not SECRET_KEY:
             "'import secrets; print(secrets.token_urlsafe(50))'"
         )
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
+# Older (or not yet used) keys that still verify signatures (sessions, signed cookies) but
+# never sign: the way to roll DJANGO_SECRET_KEY across a fleet, as the README describes.
+# https://docs.djangoproject.com/en/stable/ref/settings/#secret-key-fallbacks
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -187,6 +191,8 @@ CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)
 # Cart tokens of the API: "kid:secret" pairs, comma separated; the first signs,
 # every one verifies. Empty with DEBUG on: a key derived from SECRET_KEY.
 CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
+# Pairs that verify and never sign: a fleet learns a new key here before any instance signs.
+CART_TOKEN_VERIFY_KEYS = os.environ.get("CART_TOKEN_VERIFY_KEYS", "")
 CART_TOKEN_TTL = env_int("CART_TOKEN_TTL", 7 * 24 * 3600)
 CART_TOKEN_MAX_AGE = env_int("CART_TOKEN_MAX_AGE", 30 * 24 * 3600)
 CART_TOKEN_MAX_BYTES = env_int("CART_TOKEN_MAX_BYTES", 4096)

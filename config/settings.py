@@ -193,11 +193,29 @@ CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)
 CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
 # Pairs that verify and never sign: a fleet learns a new key here before any instance signs.
 CART_TOKEN_VERIFY_KEYS = os.environ.get("CART_TOKEN_VERIFY_KEYS", "")
-CART_TOKEN_TTL = env_int("CART_TOKEN_TTL", 7 * 24 * 3600)
+# How a token is ended before its exp: none, denylist, user-version or short-ttl
+# (README, "Ending a token"). Logged-in tokens are always checked against the
+# account (password, active, login version), whatever the mode.
+CART_TOKEN_REVOCATION_MODES = ("none", "denylist", "user-version", "short-ttl")
+CART_TOKEN_REVOCATION = os.environ.get("CART_TOKEN_REVOCATION", "none").strip() or "none"
+if CART_TOKEN_REVOCATION not in CART_TOKEN_REVOCATION_MODES:
+    raise ImproperlyConfigured(
+        f"CART_TOKEN_REVOCATION={CART_TOKEN_REVOCATION!r} is not one of: "
+        + ", ".join(CART_TOKEN_REVOCATION_MODES)
+    )
+# short-ttl: tokens live 5 minutes after the last answer unless CART_TOKEN_TTL says otherwise.
+_SHORT_TTL = CART_TOKEN_REVOCATION == "short-ttl"  # noqa: S105 (a mode name, not a secret)
+_DEFAULT_TTL = 300 if _SHORT_TTL else 7 * 24 * 3600
+CART_TOKEN_TTL = env_int("CART_TOKEN_TTL", _DEFAULT_TTL)
 CART_TOKEN_MAX_AGE = env_int("CART_TOKEN_MAX_AGE", 30 * 24 * 3600)
 CART_TOKEN_MAX_BYTES = env_int("CART_TOKEN_MAX_BYTES", 4096)
 # Seconds of clock skew between instances forgiven on a token's iat/nbf/exp.
 CART_TOKEN_LEEWAY = env_int("CART_TOKEN_LEEWAY", 30)
+# The login a token carries lasts this long from the password check (`auth_time`),
+# however often the token is re-issued.
+CART_LOGIN_MAX_AGE = env_int("CART_LOGIN_MAX_AGE", 24 * 3600)
+# At login, an account's saved cart older than this is set aside, not merged.
+CART_ACCOUNT_CART_MAX_AGE = env_int("CART_ACCOUNT_CART_MAX_AGE", 30 * 24 * 3600)
 
 # --- API --------------------------------------------------------------------
 # https://www.django-rest-framework.org/api-guide/settings/

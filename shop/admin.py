@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils.html import format_html
 
-from .models import Category, Order, OrderLine, Product
+from .models import AccountCart, Category, Order, OrderLine, Product
 
 # At or below this many units, stock is shown in red in the product list.
 LOW_STOCK = 5
@@ -151,3 +151,19 @@ class OrderAdmin(admin.ModelAdmin):
                 .order_by("channel")
             )
         return response
+
+
+@admin.register(AccountCart)
+class AccountCartAdmin(admin.ModelAdmin):
+    """Carts kept per account between logins (saved at logout, taken out at login)."""
+
+    list_display = ("user", "line_count", "updated_at")
+    readonly_fields = ("user", "lines", "updated_at")
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="lines")
+    def line_count(self, row):
+        return len(row.lines or [])

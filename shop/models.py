@@ -113,3 +113,24 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class AccountCart(models.Model):
+    """A user's cart between logins: what follows them from one device to the next.
+
+    Written when a logged-in visitor logs out (either channel) and taken out again,
+    merged into the cart in hand, when they next log in (shop.account_cart). Only the
+    compact cart, `[[product_id, quantity], ...]`: no prices.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="saved_cart",
+    )
+    lines = models.JSONField(default=list)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"saved cart of user {self.user_id}"

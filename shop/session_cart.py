@@ -142,11 +142,14 @@ def logout_promise(store: str) -> str:
     """What logging out does to the session and its cart, said truthfully for `store`."""
     if store == "signed_cookies":
         return (
-            "Logging out clears the session cookie in this browser, and the cart in it. The "
-            "server keeps nothing it could delete: a copy of the cookie made before stays "
-            "valid until it expires."
+            "Logging out clears the session cookie in this browser; the cart in it is kept "
+            "with your account for your next login. The server keeps no session it could "
+            "delete: a copy of the cookie made before stays valid until it expires."
         )
-    return "Logging out deletes your session on the server, and the cart in it."
+    return (
+        "Logging out deletes your session on the server; the cart in it is kept with your "
+        "account for your next login."
+    )
 
 
 # --- The atomic read-modify-write ------------------------------------------------

@@ -23,13 +23,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from .account_cart import merge_at_login, save_at_logout
 from .cart import Cart, CartError
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import PricedCart, fetch_for_pricing, price_cart
-from .session_cart import change_cart, load_cart, logout_promise, session_state, store_name
+from .session_cart import (
+    change_cart,
+    load_cart,
+    logout_promise,
+    save_cart,
+    session_state,
+    store_name,
+)
 
 PAGE_SIZE = 24
 ORDERS_SESSION_KEY = "orders"  # ids of the orders this visitor placed, so they may see them
@@ -388,21 +396,35 @@ class LoginView(auth_views.LoginView):
         return reverse("shop:catalogue") if url == self.request.path else url
 
     def form_valid(self, form):
-        response = super().form_valid(form)
         user = form.get_user()
+        held = load_cart(self.request.session)
+        merged = merge_at_login(user_id=user.pk, cart=held)
+        if merged.cart != held:
+            save_cart(self.request.session, merged.cart)
+        response = super().form_valid(form)
         messages.success(self.request, f"Welcome back, {user.get_short_name() or user}.")
-        count = load_cart(self.request.session).item_count
-        if count:
+        count = merged.cart.item_count
+        if merged.saved_lines:
+            messages.info(
+                self.request,
+                f"The cart you left in your account was merged into this one: "
+                f"{count} item{'s' if count != 1 else ''} now.",
+            )
+        elif count:
             messages.info(
                 self.request,
                 f"Your cart ({count} item{'s' if count != 1 else ''}) came with you: "
                 "you have a new session key, with the same cart in it.",
             )
+        for message in merged.messages:
+            messages.warning(self.request, message)
         return response
 
 
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            save_at_logout(user_id=request.user.pk, cart=load_cart(request.session))
         response = super().post(request, *args, **kwargs)
         messages.info(request, f"You are logged out. {logout_promise(store_name())}")
         return response

@@ -1,12 +1,10 @@
 """The API keeps nothing between requests: no cookie, no session, any server will do."""
 
+import contextlib
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from http import HTTPStatus
@@ -16,6 +14,7 @@ import pytest
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 
+from compare.measure.servers import serve, server_env
 from shop.models import Order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,12 +189,6 @@ def test_schema_documents_the_bearer_scheme_and_the_logout_trade_off(api):
 # --- Two servers, sharing only the database and the keys ----------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def call(base, method, path, body=None, token=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310
@@ -209,59 +202,34 @@ def call(base, method, path, body=None, token=None):
         return error.code, json.loads(error.read()), error.headers
 
 
-def wait_until_up(base, process):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode())
-        try:
-            urllib.request.urlopen(base + "/api/products/", timeout=2).close()  # noqa: S310
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{base} did not start")
-
-
 @pytest.fixture
 def two_servers(tmp_path):
     """Two gunicorn servers, DEBUG off, each its own SECRET_KEY and in-memory session store."""
     database = tmp_path / "shared.sqlite3"
     common = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CART_"))},
         "DATABASE_URL": f"sqlite:///{database}",
         "CART_TOKEN_KEYS": "shared:" + "k" * 40,
-        "DJANGO_DEBUG": "0",
         "SESSION_STORE": "cache",
-        "REDIS_URL": "",
         "DATABASE_CONN_MAX_AGE": "0",
     }
-    manage = [sys.executable, "manage.py"]
-    setup_env = {**common, "DJANGO_SECRET_KEY": "setup-" + "s" * 40}
+    setup_env = server_env({**common, "DJANGO_SECRET_KEY": "setup-" + "s" * 40})
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run(
-            manage + command, cwd=ROOT, env=setup_env, check=True, capture_output=True, timeout=120
-        )
-    servers, processes = [], []
-    for name in ("a", "b"):
-        port = free_port()
-        env = {**common, "DJANGO_SECRET_KEY": f"server-{name}-" + name * 40}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
+            [sys.executable, "manage.py", *command],
             cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            env=setup_env,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        processes.append(process)
-        servers.append(f"http://127.0.0.1:{port}")
-    try:
-        for base, process in zip(servers, processes, strict=True):
-            wait_until_up(base, process)
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                serve("shop", env={**common, "DJANGO_SECRET_KEY": f"server-{name}-" + name * 40})
+            ).url
+            for name in ("a", "b")
+        ]
         yield servers, database
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def test_two_servers_serve_one_cart_alternately(two_servers):

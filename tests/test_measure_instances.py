@@ -16,7 +16,7 @@ import pytest
 from compare.measure.clients import Product, WebVisitor
 from compare.measure.drills import BREAKS, KEPT, LOST, REFUSED, WORKS, Drills
 from compare.measure.load import Scenario, run_scenario
-from compare.measure.runner import Server
+from compare.measure.servers import Server, ServerError, free_port, serve, server_env
 from compare.measure.stage import Stage
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -49,12 +49,8 @@ def drills(stage, products) -> Drills:
 
 
 def bare_server(stage: Stage) -> Server:
-    return Server(
-        env=stage.env(settings="compare.bare.settings"),
-        wsgi="compare.bare.wsgi:application",
-        name="bare",
-        log_dir=stage.log_dir,
-        ready_path="/bare/",
+    return Server.for_app(
+        "bare", env=stage.env(settings="compare.bare.settings"), log_dir=stage.log_dir
     )
 
 
@@ -80,7 +76,7 @@ def test_a_server_runs_two_workers_survives_kill_9_and_stops_without_leftovers(s
         assert len(workers) == 2
         before = server.worker_cpu_seconds()
         for _ in range(200):
-            WebVisitor(server.url)._request("GET", "/bare/")
+            WebVisitor(server.url).get("/bare/")
         assert server.worker_cpu_seconds() > before
 
         server.kill_master()
@@ -90,7 +86,7 @@ def test_a_server_runs_two_workers_survives_kill_9_and_stops_without_leftovers(s
 
         server.start()
         workers = psutil.Process(server.process.pid).children()
-        assert WebVisitor(server.url)._request("GET", "/bare/").status_code == 200
+        assert WebVisitor(server.url).get("/bare/").status_code == 200
     finally:
         server.stop()
     psutil.wait_procs(workers, timeout=5)
@@ -117,7 +113,7 @@ def test_both_shoppers_add_and_check_out_without_errors_or_lost_updates(stage, t
     """Each shopper runs its add-only task and its whole journey (no tags: both kinds)."""
     web = Scenario("web_all", "web", "web shopper", "WebShopper", ("web: add to cart",))
     api = Scenario("api_all", "api", "API shopper", "ApiShopper", ("api: add to cart",))
-    with Server(env=stage.env(store="db"), log_dir=stage.log_dir, ready_path="/cart/") as server:
+    with Server.for_app("shop", env=stage.env(store="db"), log_dir=stage.log_dir) as server:
         for scenario, checkout in ((web, "web: check out"), (api, "api: check out")):
             result = run_scenario(
                 scenario, server, store="db", seconds=4, users=3, work_dir=tmp_path
@@ -187,3 +183,35 @@ def test_without_a_usable_postgresql_server_the_stage_measures_on_sqlite():
     finally:
         fallback.cleanup()
     assert not fallback.tmp.exists()
+
+
+def test_serve_starts_the_bare_app_on_the_given_port_and_stops_it_when_the_block_fails():
+    port = free_port()
+    with pytest.raises(RuntimeError, match="inside the block"), serve("bare", port=port) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert WebVisitor(server.url).get("/bare/").json() == {"ok": True}
+        master = psutil.Process(server.process.pid)
+        workers = master.children()
+        raise RuntimeError("inside the block")
+    psutil.wait_procs([master, *workers], timeout=5)
+    assert not alive([master, *workers])
+    assert port_is_free(port)
+
+
+def test_server_env_keeps_the_safe_defaults_unless_overridden(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "1")
+    monkeypatch.setenv("SESSION_STORE", "signed_cookies")
+    env = server_env({"SESSION_STORE": "cache"})
+    assert env["DJANGO_DEBUG"] == "0"
+    assert env["SESSION_STORE"] == "cache"
+    assert env["DJANGO_SETTINGS_MODULE"] == "config.settings"
+    assert server_env(app="bare")["DJANGO_SETTINGS_MODULE"] == "compare.bare.settings"
+    assert server_env()["DJANGO_SECRET_KEY"] != server_env()["DJANGO_SECRET_KEY"]
+
+
+def test_free_ports_come_from_measure_ports_when_it_is_set(monkeypatch):
+    monkeypatch.setenv("MEASURE_PORTS", "18290-18299")
+    assert 18290 <= free_port() <= 18299
+    monkeypatch.setenv("MEASURE_PORTS", "many")
+    with pytest.raises(ServerError, match="MEASURE_PORTS"):
+        free_port()

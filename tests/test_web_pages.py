@@ -225,7 +225,7 @@ def test_cart_page_shows_lines_totals_and_the_server_panel(client, product, make
     assert "What the server keeps" in html
     assert client.session.session_key[:8] in html
     assert "/api/docs/" in html
-    assert "Logging out deletes your session on the server, and the cart in it." in html
+    assert "Logging out deletes your session on the server; the cart in it is kept" in html
 
 
 def test_empty_cart_page_invites_to_shop(client, db):
@@ -393,22 +393,23 @@ def test_wrong_password_is_refused_with_a_message(client, user):
     assert "Please enter a correct username and password" in response.content.decode()
 
 
-def test_logout_is_post_only_and_says_the_cart_went_with_the_session(client, user, product):
+def test_logout_is_post_only_and_says_the_cart_is_kept_with_the_account(client, user, product):
     client.force_login(user)
     add(client, product)
     assert client.get("/accounts/logout/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
     response = client.post("/accounts/logout/")
     assert response.status_code == HTTPStatus.FOUND
     assert last_message(response) == (
-        "You are logged out. Logging out deletes your session on the server, and the cart in it."
+        "You are logged out. Logging out deletes your session on the server; the cart in it "
+        "is kept with your account for your next login."
     )
     assert cart_of(client) == Cart()
 
 
-def test_logged_in_pages_say_logout_empties_the_cart(client, user):
+def test_logged_in_pages_say_logout_keeps_the_cart_with_the_account(client, user):
     client.force_login(user)
     html = client.get("/cart/").content.decode()
-    assert "Logging out deletes your session on the server, and the cart in it." in html
+    assert "Logging out deletes your session on the server; the cart in it is kept" in html
 
 
 def test_with_signed_cookies_the_pages_say_a_copied_cookie_outlives_logout(client, user, settings):
@@ -418,7 +419,7 @@ def test_with_signed_cookies_the_pages_say_a_copied_cookie_outlives_logout(clien
     assert "deletes your session on the server" not in html
     assert "a copy of the cookie made before stays valid until it expires" in html
     response = client.post("/accounts/logout/")
-    assert "The server keeps nothing it could delete" in last_message(response)
+    assert "The server keeps no session it could delete" in last_message(response)
 
 
 def test_login_page_with_next_pointing_at_itself_sends_a_logged_in_visitor_home(client, user):

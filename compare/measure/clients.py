@@ -34,6 +34,9 @@ class WebVisitor:
         self.statuses.append(answer.status_code)
         return answer
 
+    def get(self, path: str) -> requests.Response:
+        return self._request("GET", path)
+
     def csrf(self, product: Product) -> str:
         token = self.http.cookies.get("csrftoken")
         if not token:
@@ -93,6 +96,9 @@ class ApiScript:
     def add(self, product: Product, quantity: int = 1) -> int:
         body = {"product_id": product.id, "quantity": quantity}
         return self._request("POST", "/api/cart/items/", body=body).status_code
+
+    def checkout(self, customer: dict[str, str]) -> int:
+        return self._request("POST", "/api/checkout/", body=customer).status_code
 
     def cart(self, products: list[Product], *, token: str | None = None):
         """Status and which of `products` the token's cart holds."""

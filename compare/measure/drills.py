@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from .clients import ApiScript, Product, WebVisitor, token_kid
-from .runner import Server
+from .servers import Server
 from .stage import Stage, new_key
 
 KEPT, LOST, PARTLY_LOST = "kept", "lost", "partly lost"
@@ -159,12 +159,12 @@ class Drills:
                 server.stop()
 
     def server(self, store: str, name: str, **env_kwargs) -> Server:
-        return Server(
+        return Server.for_app(
+            "shop",
             env=self.store_env(store, **env_kwargs),
             workers=self.workers_for(store),
             name=name,
             log_dir=self.stage.log_dir,
-            ready_path="/cart/",
         )
 
     def pick(self, n: int, offset: int = 0) -> list[Product]:
@@ -365,11 +365,9 @@ class Drills:
                 api.base_url = one.url
                 status, seen = api.cart(wanted)
                 api.base_url = two.url
-                checkout = api._request(
-                    "POST",
-                    "/api/checkout/",
-                    body={"name": "Drill", "email": "drill@example.com", "address": "1 Drill St"},
-                ).status_code
+                checkout = api.checkout(
+                    {"name": "Drill", "email": "drill@example.com", "address": "1 Drill St"}
+                )
                 works = status == HTTPStatus.OK and set(seen) == set(wanted)
                 works = works and checkout == HTTPStatus.CREATED
                 outcomes.append(

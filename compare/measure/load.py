@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runner import BASE_DIR, Server
+from .servers import BASE_DIR, Server
 
 LOCUSTFILES = "tests/load/locustfile.py,compare/bare/locustfile.py"
 

@@ -10,7 +10,6 @@ user's configured database.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import sqlite3
@@ -21,30 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .runner import BASE_DIR
+from .servers import BASE_DIR, new_key, server_env
 
-# Variables of the user's shell that would change how the benchmark servers behave.
-SCRUBBED = (
-    "DJANGO_SETTINGS_MODULE",
-    "DJANGO_DEBUG",
-    "DJANGO_SECURE",
-    "DJANGO_BEHIND_PROXY",
-    "DJANGO_ALLOWED_HOSTS",
-    "DJANGO_SECRET_KEY",
-    "DJANGO_SECRET_KEY_FALLBACKS",
-    "CART_TOKEN_KEYS",
-    "CART_TOKEN_VERIFY_KEYS",
-    "SESSION_STORE",
-    "REDIS_URL",
-    "CACHE_KEY_PREFIX",
-    "DATABASE_URL",
-)
 BENCH_STOCK = 1_000_000
-
-
-def new_key(kid: str) -> str:
-    """One CART_TOKEN_KEYS entry: `kid:secret` with a 43-character random secret."""
-    return f"{kid}:{secrets.token_urlsafe(32)}"
 
 
 class BenchDatabase:
@@ -183,23 +161,19 @@ class Stage:
         settings: str = "config.settings",
     ) -> dict[str, str]:
         """The environment of one benchmark server (DEBUG off, throwaway keys and DB)."""
-        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-        env.update(
-            DJANGO_SETTINGS_MODULE=settings,
-            DJANGO_DEBUG="1" if self.debug else "0",
-            DJANGO_SECRET_KEY=self.secret_key,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            CART_TOKEN_KEYS=token_keys or self.token_keys,
-            SESSION_STORE=store,
-            CACHE_KEY_PREFIX=self.redis_prefix,
-            LOG_LEVEL="ERROR",
-            PYTHONUNBUFFERED="1",
-        )
+        env = {
+            "DJANGO_SETTINGS_MODULE": settings,
+            "DJANGO_DEBUG": "1" if self.debug else "0",
+            "DJANGO_SECRET_KEY": self.secret_key,
+            "CART_TOKEN_KEYS": token_keys or self.token_keys,
+            "SESSION_STORE": store,
+            "CACHE_KEY_PREFIX": self.redis_prefix,
+        }
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         if redis and self.redis_url:
             env["REDIS_URL"] = self.redis_url
-        return env
+        return server_env(env)
 
     # --- Redis ------------------------------------------------------------------
 

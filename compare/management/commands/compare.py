@@ -24,7 +24,7 @@ from compare.measure import report
 from compare.measure.clients import ApiScript, Product, WebVisitor
 from compare.measure.drills import STORE_LABELS, Drills
 from compare.measure.load import Scenario, ScenarioResult, run_scenario
-from compare.measure.runner import Server, ServerError
+from compare.measure.servers import Server, ServerError
 from compare.measure.stage import Stage, static_manifest_is_current
 
 STORES = ("db", "redis", "signed_cookies")
@@ -240,13 +240,11 @@ class Command(BaseCommand):
                 raise ServerError(f"{server.name} stopped during {label}")
             return result
 
-        bare = Server(
+        bare = Server.for_app(
+            "bare",
             env=stage.env(settings="compare.bare.settings"),
-            wsgi="compare.bare.wsgi:application",
             workers=workers,
-            name="bare",
             log_dir=stage.log_dir,
-            ready_path="/bare/",
         )
         servers.append(bare)
         bare.start()
@@ -258,12 +256,8 @@ class Command(BaseCommand):
             env = (
                 stage.env(store="cache", redis=True) if store == "redis" else stage.env(store=store)
             )
-            server = Server(
-                env=env,
-                workers=workers,
-                name=f"shop-{store}",
-                log_dir=stage.log_dir,
-                ready_path="/cart/",
+            server = Server.for_app(
+                "shop", env=env, workers=workers, name=f"shop-{store}", log_dir=stage.log_dir
             )
             servers.append(server)
             try:

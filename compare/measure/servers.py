@@ -1,13 +1,43 @@
-"""Start and stop gunicorn instances on 127.0.0.1, and read their workers' CPU time.
+"""Start and stop servers on 127.0.0.1: the shop, the bare baseline, and what comes next.
 
-Every server runs in its own process group, so that stopping it (or killing it
-with SIGKILL in a drill) takes the master and its workers down together.
+This is the one way the command, the drills and the tests start a server. Each
+runs under gunicorn (sync workers) in its own process group, so that stopping
+it, or killing it with SIGKILL in a drill, takes the master and its workers
+down together. A server is ready when it answers its app's `ready_path`.
+
+Interface::
+
+    from compare.measure.servers import serve
+
+    with serve("shop", port=18201, env={"SESSION_STORE": "db", "DATABASE_URL": url}) as server:
+        urllib.request.urlopen(server.url + "/cart/")   # server.url == "http://127.0.0.1:18201"
+        server.worker_cpu_seconds()                     # user+system CPU of its workers so far
+
+`serve(app, *, port=0, env=None, workers=2, name="", log_dir=None, timeout=30)`
+starts the app (a key of `APPS`: "shop" runs `gunicorn config.wsgi`, "bare" the
+bare baseline of compare/bare/), waits until it answers, yields the running
+`Server` and stops it on the way out, also on error. `port=0` picks a free
+port: the first free one of `MEASURE_PORTS` ("18200-18299") when that variable
+is set, otherwise any. Settings are environment variables: `server_env(env)`
+starts from this process's environment without the variables that would change
+the server's behaviour (`SCRUBBED`), sets the safe benchmark defaults (DEBUG
+off, a fresh `DJANGO_SECRET_KEY` and `CART_TOKEN_KEYS`, the app's settings
+module) and applies `env` last, so any of them can be overridden. Instances that
+must share sessions or tokens need the same `DJANGO_SECRET_KEY` and
+`CART_TOKEN_KEYS`: pass them in `env`. With DEBUG off the shop serves static
+files from its manifest: run `manage.py collectstatic` once first (or pass
+`DJANGO_DEBUG=1`).
+
+`Server(env=..., wsgi=...)` is the object underneath, for callers that start,
+restart (`restart(env=...)`), crash (`kill_master()`) and stop a server
+themselves. To add a kind of server (a topology), add one `App` to `APPS`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,6 +45,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +53,114 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
 
+# Variables of the caller's shell that would change how a measured server behaves.
+SCRUBBED = (
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_DEBUG",
+    "DJANGO_SECURE",
+    "DJANGO_BEHIND_PROXY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_SECRET_KEY_FALLBACKS",
+    "CART_TOKEN_KEYS",
+    "CART_TOKEN_VERIFY_KEYS",
+    "SESSION_STORE",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "DATABASE_URL",
+)
+
+
+@dataclass(frozen=True)
+class App:
+    """A kind of server: its WSGI application, settings module and the path that says it is up."""
+
+    wsgi: str
+    settings: str
+    ready_path: str
+
+
+APPS = {
+    "shop": App("config.wsgi:application", "config.settings", "/cart/"),
+    "bare": App("compare.bare.wsgi:application", "compare.bare.settings", "/bare/"),
+}
+
+
+def port_range() -> range | None:
+    """MEASURE_PORTS ("18200-18299"): the ports servers may take; None for any free port."""
+    spec = os.environ.get("MEASURE_PORTS", "").strip()
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    try:
+        return range(int(low), int(high or low) + 1)
+    except ValueError:
+        raise ServerError(f"MEASURE_PORTS={spec!r} is not a range such as 18200-18299") from None
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (within MEASURE_PORTS if set)."""
+    ports = port_range()
+    if ports is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            return sock.getsockname()[1]
+    # Ports handed out but not yet bound by their server are tried last.
+    for port in sorted(ports, key=lambda p: p in _handed_out):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise ServerError(f"no free port in MEASURE_PORTS={os.environ['MEASURE_PORTS']}")
+
+
+def new_key(kid: str) -> str:
+    """One CART_TOKEN_KEYS entry: `kid:secret` with a 43-character random secret."""
+    return f"{kid}:{secrets.token_urlsafe(32)}"
+
+
+def server_env(env: dict[str, str] | None = None, *, app: str = "shop") -> dict[str, str]:
+    """The environment of one server: ours without SCRUBBED, safe defaults, then `env`."""
+    base = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    base.update(
+        DJANGO_SETTINGS_MODULE=APPS[app].settings,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        CART_TOKEN_KEYS=new_key("bench1"),
+        LOG_LEVEL="ERROR",
+        PYTHONUNBUFFERED="1",
+    )
+    base.update(env or {})
+    return base
+
+
+@contextlib.contextmanager
+def serve(
+    app: str = "shop",
+    *,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    name: str = "",
+    log_dir: Path | None = None,
+    timeout: float = 30.0,
+) -> Iterator[Server]:
+    """Start `app` on 127.0.0.1:`port`, wait until it answers, yield it, always stop it."""
+    server = Server.for_app(
+        app, env=env, workers=workers, port=port, name=name or app, log_dir=log_dir
+    )
+    try:
+        server.start(timeout=timeout)
+        yield server
+    finally:
+        server.stop()
 
 
 def gunicorn_path() -> str:
@@ -50,6 +184,15 @@ class Server:
     log_dir: Path | None = None
     ready_path: str = "/"
     process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_app(cls, app: str, *, env: dict[str, str] | None = None, **kwargs) -> Server:
+        """A server of one of `APPS` (not started), its environment built by `server_env`."""
+        spec = APPS[app]
+        kwargs.setdefault("name", app)
+        return cls(
+            env=server_env(env, app=app), wsgi=spec.wsgi, ready_path=spec.ready_path, **kwargs
+        )
 
     @property
     def url(self) -> str:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint format compare clean
+.PHONY: run serve test lint format compare lab clean
 
 $(VENV)/.run-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ test: $(VENV)/.dev-installed
 compare: $(VENV)/.dev-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compare $(COMPARE_ARGS)
+
+## lab: the real topology on one machine, one scenario after another (LAB_ARGS="--seconds 5";
+## LAB_SCENARIOS="failover" for one); distance needs root for its namespaces and tc
+LAB_SCENARIOS ?= distance
+lab: $(VENV)/.dev-installed
+	$(PY) manage.py migrate --noinput
+	@status=0; for scenario in $(LAB_SCENARIOS); do \
+		$(PY) manage.py lab $$scenario $(LAB_ARGS) || status=1; \
+	done; exit $$status
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

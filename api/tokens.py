@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from shop.cart import MAX_PRODUCT_ID, Cart, CartError
 from shop.errors import ExplainedError
+from shop.server_timing import timed
 
 ISSUER = "shop"
 AUDIENCE = "shop:cart"
@@ -320,6 +321,7 @@ def expiry(*, now: int, orig_iat: int) -> int:
     return min(now + settings.CART_TOKEN_TTL, orig_iat + settings.CART_TOKEN_MAX_AGE)
 
 
+@timed("token-sign")
 def encode_cart(
     *,
     cart: Cart,
@@ -444,6 +446,7 @@ def _int_claim(claims: dict[str, Any], name: str) -> int:
     return value
 
 
+@timed("token-verify")
 def decode_cart(token: str, *, now: int | None = None) -> CartToken:
     """Verify `token` and return its cart, or raise a TokenError saying why not.
 

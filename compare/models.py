@@ -71,3 +71,37 @@ class DrillResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.drill} / {self.channel} {self.store}".strip()
+
+
+class LabRun(models.Model):
+    """One `manage.py lab SCENARIO` run: its parameters and the table it printed."""
+
+    scenario = models.CharField(max_length=30)  # "distance", "failover", "balancer" ...
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    seconds = models.PositiveIntegerField(help_text="Load per measured point.")
+    environment = models.JSONField(default=dict, blank=True)
+    report = models.TextField(blank=True, help_text="The table the command printed.")
+    notes = models.TextField(blank=True, help_text="What could not be measured here, and why.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Lab {self.scenario} #{self.pk} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class LabPoint(models.Model):
+    """One measured point of a lab run; `figures` holds the scenario's named figures."""
+
+    run = models.ForeignKey(LabRun, on_delete=models.CASCADE, related_name="points")
+    channel = models.CharField(max_length=10)  # "web" or "api"
+    store = models.CharField(max_length=30, blank=True)  # "" for the API (None in JSON)
+    figures = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.run.scenario} / {self.channel} {self.store or ''}".strip()

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
+    "shop.server_timing.ServerTimingMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,6 +157,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # https://docs.djangoproject.com/en/stable/topics/http/sessions/#configuring-the-session-engine
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis behind Sentinel: REDIS_SENTINELS="host:port,host:port,..." and REDIS_URL names
+# the Sentinel service as its host (redis://SERVICE/DB). Every read and write goes to
+# the current primary: a session read from a lagging replica would lose cart changes.
+# https://github.com/jazzband/django-redis (README: Sentinel)
+REDIS_SENTINELS = [
+    (host.strip(), int(port))
+    for host, _, port in (
+        entry.rpartition(":") for entry in os.environ.get("REDIS_SENTINELS", "").split(",")
+    )
+    if host.strip()
+]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -163,6 +176,13 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": REDIS_SENTINELS,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -239,6 +259,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Server-Timing header on every answer: db time and queries, session store, tokens.
+SERVER_TIMING = env_bool("SERVER_TIMING", default=True)
 
 # --- Auth -------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from .cart import Cart, CartError
+from .server_timing import timed
 
 CART_SESSION_KEY = "cart"
 LOCK_TIMEOUT_SECONDS = 10  # a Redis lock frees itself after this, even if its holder died
@@ -158,6 +159,7 @@ ChangeFn = Callable[[Cart], Cart]
 AlsoFn = Callable[[SessionBase], None]
 
 
+@timed("session")
 def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Cart:
     """Apply `change` to the visitor's current cart atomically and save the result.
 
@@ -340,6 +342,7 @@ def _signed_cookie_expiry(value: str) -> datetime | None:
     return born + timedelta(seconds=settings.SESSION_COOKIE_AGE)
 
 
+@timed("session")
 def session_state(request) -> dict[str, Any]:
     """What this channel keeps for the visitor, measured, for the cart page's panel.
 

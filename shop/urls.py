@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import session_view, views
 
 app_name = "shop"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/items/<int:product_id>/", views.cart_set, name="cart_set"),
     path("cart/items/<int:product_id>/remove/", views.cart_remove, name="cart_remove"),
+    path("session/", session_view.session_detail, name="session"),
+    path("session/forget/", session_view.session_forget, name="session_forget"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),
     path("accounts/signup/", views.signup, name="signup"),

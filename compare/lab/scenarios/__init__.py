@@ -1,0 +1,34 @@
+"""The lab's scenarios, by name: each module defines SCENARIO (see compare/lab/__init__.py)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from compare.lab.results import Point, RunContext
+from compare.lab.topology import Lab
+
+
+@dataclass(frozen=True)
+class LabScenario:
+    name: str
+    help: str
+    run: Callable[[Lab, RunContext], list[Point]]
+    columns: tuple[str, ...]  # the figures of the printed table, in order
+    chart: tuple[str, str] = ("", "")  # (figure, unit) the admin page draws per point
+    needs_root: bool = False
+    tools: tuple[str, ...] = ("redis-server", "initdb", "postgres")
+
+
+# One module per scenario, in the order `manage.py lab --help` lists them.
+MODULES = ("distance",)
+
+
+def scenarios() -> dict[str, LabScenario]:
+    """Every scenario by name."""
+    found = {}
+    for name in MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        found[module.SCENARIO.name] = module.SCENARIO
+    return found

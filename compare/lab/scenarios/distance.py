@@ -1,0 +1,185 @@
+"""`lab distance`: the same load while the session store, then the database, moves away.
+
+PostgreSQL and Redis each run in a network namespace of their own, reached over
+a veth pair; `tc netem` on that pair (both ends, half the round trip each) puts
+them 0, 1, 5 and 20 ms away. Each point reports what locust measured and the
+round trips per request that the store itself counted (Redis `INFO
+commandstats`, PostgreSQL `pg_stat_statements`), so that p50 reads as
+base + round trips × distance.
+
+Where the kernel has no netem, the 0 ms points are measured and every delayed
+point says so, with tc's own error, and carries no figure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from compare.lab.results import Point, RunContext
+from compare.lab.scenarios import LabScenario
+from compare.lab.topology import Lab, Namespace, Postgres, Redis
+from compare.measure.load import Scenario, run_scenario
+from compare.measure.servers import Server
+
+NAME = "distance"
+RTTS_MS = (0, 1, 5, 20)
+TARGETS = ("session_store", "database")
+
+API_ADD = Scenario(
+    "api_add", "api", "API add-to-cart", "ApiShopper", ("api: add to cart",), ("add",)
+)
+WEB_ADD = Scenario(
+    "web_add", "web", "web add-to-cart", "WebShopper", ("web: add to cart",), ("add",)
+)
+
+
+class RedisCommands:
+    """Commands a Redis server executed, from its own INFO commandstats."""
+
+    OWN = {"info", "config", "ping"}  # the lab's own reads; Redis 7 names "config|resetstat"
+
+    def __init__(self, server: Redis) -> None:
+        self.client = server.client()
+
+    def reset(self) -> None:
+        self.client.config_resetstat()
+
+    def read(self) -> int:
+        stats = self.client.info("commandstats")
+        return sum(
+            value["calls"]
+            for key, value in stats.items()
+            if key.removeprefix("cmdstat_").split("|")[0] not in self.OWN
+        )
+
+
+class PostgresStatements:
+    """Statements the shop's database executed, from pg_stat_statements."""
+
+    def __init__(self, server: Postgres) -> None:
+        self.server = server
+
+    def reset(self) -> None:
+        with self.server.connect() as conn:
+            conn.execute("SELECT pg_stat_statements_reset()")
+
+    def read(self) -> int:
+        with self.server.connect() as conn:
+            row = conn.execute(
+                "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s "
+                "JOIN pg_database d ON d.oid = s.dbid "
+                "WHERE d.datname = %s AND s.query NOT ILIKE %s",
+                (self.server.database, "%pg_stat_statements%"),
+            ).fetchone()
+        return int(row[0])
+
+
+@dataclass
+class Combo:
+    """One channel and store under load: where it runs and which store is moved away."""
+
+    channel: str
+    store: str | None
+    load: Scenario
+    server: Server
+
+
+def round_trips_per_request(calls: int, requests: int) -> float | None:
+    return round(calls / requests, 2) if requests else None
+
+
+def run(lab: Lab, ctx: RunContext) -> list[Point]:
+    ctx.say("Starting PostgreSQL and Redis, each in a network namespace of its own ...")
+    db_ns, redis_ns = lab.namespace(), lab.namespace()
+    database = lab.postgres(ns=db_ns)
+    redis = lab.redis("redis", ns=redis_ns)
+    ctx.say("Migrating and seeding the lab's database ...")
+    stage = lab.prepare_shop(database)
+    products = stage.db.query("SELECT id, slug, name FROM shop_product WHERE active ORDER BY id")
+    products_file = lab.tmp / "products.json"
+    products_file.write_text(
+        json.dumps([{"id": i, "slug": s, "name": n} for i, s, n in products]), encoding="utf-8"
+    )
+    missing = lab.netem_missing(db_ns)
+    if missing:
+        ctx.note(
+            f"tc netem is missing on this kernel ({missing}): the 0 ms points are measured; "
+            "the 1, 5 and 20 ms points are not (no delay is faked)"
+        )
+
+    ctx.say("Starting the shop: one instance on Redis sessions, one on database sessions ...")
+    on_redis = lab.shop("shop-redis", lab.shop_env(store="cache", redis=redis))
+    on_db = lab.shop("shop-db", lab.shop_env(store="db"))
+    combos = (
+        Combo("api", None, API_ADD, on_redis),
+        Combo("web", "redis", WEB_ADD, on_redis),
+        Combo("web", "db", WEB_ADD, on_db),
+    )
+    counters = {"redis": RedisCommands(redis), "db": PostgresStatements(database)}
+    namespaces: dict[str, Namespace] = {"redis": redis_ns, "db": db_ns}
+
+    points = []
+    for target in TARGETS:
+        for combo in combos:
+            # The session store of the API instance is Redis (configured, never used).
+            moved = "db" if target == "database" or combo.store == "db" else "redis"
+            for rtt in RTTS_MS:
+                condition = {"target": target, "rtt_ms": rtt, "moved": moved}
+                label = f"{target} {rtt:>2} ms: {combo.channel} {combo.store or ''}".rstrip()
+                if rtt and missing:
+                    points.append(
+                        Point(
+                            NAME,
+                            combo.channel,
+                            combo.store,
+                            {**condition, **dict.fromkeys(FIGURES)},
+                            note="not measured: this kernel has no netem",
+                        )
+                    )
+                    continue
+                if rtt:
+                    lab.netem(namespaces[moved], rtt)
+                try:
+                    figures = measure(lab, ctx, combo, counters[moved], products_file, label)
+                finally:
+                    if rtt:
+                        lab.clear_netem(namespaces[moved])
+                points.append(Point(NAME, combo.channel, combo.store, {**condition, **figures}))
+    return points
+
+
+FIGURES = ("rps", "p50_ms", "p99_ms", "errors", "round_trips")
+
+
+def measure(lab: Lab, ctx: RunContext, combo: Combo, counter, products_file, label: str) -> dict:
+    counter.reset()
+    result = run_scenario(
+        combo.load,
+        combo.server,
+        store=combo.store or "",
+        seconds=ctx.seconds,
+        users=ctx.users,
+        work_dir=lab.tmp,
+        products_file=products_file,
+        progress=ctx.progress(label),
+    )
+    calls = counter.read()
+    return {
+        "rps": round(result.rps, 1),
+        "p50_ms": round(result.p50_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
+        "errors": result.failures,
+        "round_trips": round_trips_per_request(calls, result.all_requests),
+    }
+
+
+SCENARIO = LabScenario(
+    name=NAME,
+    help="API and web add-to-cart while the session store, then the database, is 0-20 ms away",
+    run=run,
+    columns=("target", "moved", "rtt_ms", *FIGURES),
+    chart=("p50_ms", "ms"),
+    needs_root=True,
+    tools=("redis-server", "initdb", "postgres", "ip", "tc"),
+)

@@ -1,0 +1,170 @@
+"""`Server-Timing` on every answer: where a request's time went, as browsers' tools show it.
+
+Each answer of the web shop and the API carries the standard header
+(https://www.w3.org/TR/server-timing/), which the network panel of any browser's
+developer tools displays:
+
+    Server-Timing: db;dur=1.204;desc="3 queries", session;dur=0.951;desc="db store",
+                   token-verify;dur=0.061, token-sign;dur=0.048, total;dur=4.310
+
+- `db`: time inside the database driver and the number of queries Django ran
+  (the same queries that `django_assert_num_queries` counts);
+- `session`: time reading, locking and writing the visitor's session, named by
+  its store; with a database store those queries are also counted under `db`;
+- `token-verify`, `token-sign`: time checking and issuing cart tokens (API only);
+- `total`: the whole request inside Django, middleware included.
+
+Spans that a request never entered are left out. The figures are kept per
+request in a context variable, so concurrent requests never mix them.
+`SERVER_TIMING=0` turns the header off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from contextvars import ContextVar
+from functools import wraps
+from time import perf_counter
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponseBase
+
+# Span name -> [seconds, depth]; None outside a request (management commands, tests).
+_spans: ContextVar[dict[str, list] | None] = ContextVar("server_timing_spans", default=None)
+
+SESSION_METHODS = ("load", "save", "delete", "exists", "create", "cycle_key", "flush")
+
+
+class timed:  # a function's name: `with timed("session"):` and `@timed("session")`
+    """Add the time spent inside to span `name` of the current request.
+
+    Nested spans of the same name count once (the outermost), so a function
+    that calls another timed one under the same name is not counted twice.
+    """
+
+    __slots__ = ("entry", "name", "start")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entry: list | None = None
+
+    def __enter__(self) -> None:
+        spans = _spans.get()
+        if spans is None:
+            self.entry = None
+            return
+        entry = spans.get(self.name)
+        if entry is None:
+            entry = spans[self.name] = [0.0, 0]
+        if entry[1] == 0:
+            self.start = perf_counter()
+        entry[1] += 1
+        self.entry = entry
+
+    def __exit__(self, *exc_info: object) -> None:
+        entry = self.entry
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            entry[0] += perf_counter() - self.start
+
+    def __call__(self, function: Callable) -> Callable:
+        name = self.name
+
+        @wraps(function)
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            with timed(name):
+                return function(*args, **kwargs)
+
+        return timed_call
+
+
+class _QueryTimer:
+    """A database execute wrapper: counts the queries and the time spent running them."""
+
+    __slots__ = ("queries", "seconds")
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += perf_counter() - start
+            self.queries += 1
+
+
+def _timed_method(method: Callable) -> Callable:
+    def timed_method(*args: Any, **kwargs: Any) -> Any:
+        with timed("session"):
+            return method(*args, **kwargs)
+
+    return timed_method
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f}"
+
+
+def header_value(
+    *, total: float, db_seconds: float, queries: int, spans: dict[str, list], store: str
+) -> str:
+    """The `Server-Timing` value: db and total always, the other spans when entered."""
+    parts = [f'db;dur={_ms(db_seconds)};desc="{queries} quer{"y" if queries == 1 else "ies"}"']
+    for name, (seconds, _depth) in spans.items():
+        desc = f';desc="{store} store"' if name == "session" else ""
+        parts.append(f"{name};dur={_ms(seconds)}{desc}")
+    parts.append(f"total;dur={_ms(total)}")
+    return ", ".join(parts)
+
+
+class ServerTimingMiddleware:
+    """Times each request and answers with `Server-Timing`.
+
+    Placed before SessionMiddleware, so that the session's save on the way out
+    is inside the measurement; `process_view` runs after SessionMiddleware has
+    made `request.session` and times that one session's store calls.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        self.enabled = getattr(settings, "SERVER_TIMING", True)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.enabled:
+            return self.get_response(request)
+        spans: dict[str, list] = {}
+        reset = _spans.set(spans)
+        queries = _QueryTimer()
+        start = perf_counter()
+        try:
+            with ExitStack() as stack:
+                for alias in connections:
+                    stack.enter_context(connections[alias].execute_wrapper(queries))
+                response = self.get_response(request)
+        finally:
+            _spans.reset(reset)
+        from .session_cart import store_name  # here: session_cart imports this module
+
+        response["Server-Timing"] = header_value(
+            total=perf_counter() - start,
+            db_seconds=queries.seconds,
+            queries=queries.queries,
+            spans=spans,
+            store=store_name(),
+        )
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        session = getattr(request, "session", None)
+        if not self.enabled or session is None:
+            return
+        for name in SESSION_METHODS:
+            setattr(session, name, _timed_method(getattr(session, name)))

@@ -200,6 +200,9 @@ if SESSION_STORE not in SESSION_ENGINES:
 SESSION_ENGINE = SESSION_ENGINES[SESSION_STORE]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# signed_cookies: browsers drop a cookie past 4096 bytes (name + value), so a cart
+# change that would grow the session cookie past this is refused with a message.
+SESSION_COOKIE_MAX_BYTES = env_int("SESSION_COOKIE_MAX_BYTES", 4096)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 

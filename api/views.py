@@ -22,7 +22,7 @@ from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
@@ -680,7 +680,9 @@ class SchemaView(SpectacularAPIView):
         return {"DESCRIPTION": api_description()}
 
 
-class SwaggerView(SpectacularSwaggerView):
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script at ?script, so the CSP needs no inline script."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     renderer_classes = [StatelessTemplateHTMLRenderer]

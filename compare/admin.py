@@ -16,25 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from shop import stores
 from shop.models import Product
 from shop.session_cart import cart_from_session_data
 
 from .figures import session_decoder
 from .models import BenchmarkResult, DrillResult, MeasurementRun
-
-STORE_LISTING = {
-    "db": "This deployment keeps sessions in the django_session table (SESSION_STORE=db): "
-    "every session is listed here.",
-    "cached_db": "This deployment uses cached_db: every session is written to django_session "
-    "and read through the cache, so every session is listed here. Expiring one also drops "
-    "its cached copy.",
-    "cache": "This deployment keeps sessions in the cache (SESSION_STORE=cache), not in this "
-    "table, so they are not listed here. Redis sessions are counted (SCAN) on the comparison "
-    "page; a local-memory cache lives inside each server process and cannot be listed at all.",
-    "signed_cookies": "This deployment keeps sessions in signed cookies (SESSION_STORE="
-    "signed_cookies): the server holds nothing, so there is nothing to list or expire. "
-    "Rows below, if any, are left from another store.",
-}
 
 
 def decorate_sessions(sessions) -> None:
@@ -107,12 +94,12 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        store = settings.SESSION_STORE
+        store = stores.current()
         extra_context = {
             **(extra_context or {}),
-            "session_store": store,
-            "store_listing": STORE_LISTING.get(store, ""),
-            "store_listable": store in ("db", "cached_db"),
+            "session_store": store.name,
+            "store_listing": store.listing,
+            "store_listable": store.in_table,
             "title": "Server-side sessions of the web shop",
         }
         return super().changelist_view(request, extra_context)
@@ -166,7 +153,8 @@ class SessionAdmin(admin.ModelAdmin):
         expired = Session.objects.filter(session_key__in=keys).update(
             expire_date=timezone.now() - timedelta(seconds=1)
         )
-        if settings.SESSION_STORE == "cached_db":
+        store = stores.current()
+        if store.in_table and store.uses_cache:  # cached_db: drop the cached copies too
             from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 
             caches[settings.SESSION_CACHE_ALIAS].delete_many([KEY_PREFIX + k for k in keys])

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from api.tokens import TokenError, encode_cart, new_cid
 from compare.models import MeasurementRun
+from shop import stores
 from shop.cart import Cart
 from shop.models import Order, OrderLine
 from shop.session_cart import CART_SESSION_KEY, cart_from_session_data
@@ -44,7 +45,6 @@ ORDER_CHART_DAYS = 30
 class SessionFigures:
     store: str
     engine: str
-    listable: bool
     where: str  # where this store keeps the data, in words
     source: str  # how the numbers below were obtained, in full
     count_source: str = ""  # short labels for the page: sessions counted...
@@ -85,17 +85,15 @@ def cart_written_at(expire_date: datetime) -> datetime:
 def session_figures(*, now: datetime | None = None) -> SessionFigures:
     """What the web shop's session store holds now, for the store in use."""
     now = now or timezone.now()
-    store = settings.SESSION_STORE
-    engine = settings.SESSION_ENGINE
-    if store in ("db", "cached_db"):
-        return _table_figures(store=store, engine=engine, now=now)
-    if store == "cache":
-        return _cache_figures(engine=engine, now=now)
+    store = stores.current()
+    if store.in_table:
+        return _table_figures(store=store, now=now)
+    if store.uses_cache:
+        return _cache_figures(store=store, now=now)
     return SessionFigures(
-        store=store,
-        engine=engine,
-        listable=False,
-        where="in the visitor's browser: a signed cookie",
+        store=store.name,
+        engine=store.engine,
+        where=store.where,
         source="the session engine in use (settings.SESSION_ENGINE)",
         note=(
             "signed_cookies: the server holds nothing. The whole session, cart included, "
@@ -109,13 +107,11 @@ def session_figures(*, now: datetime | None = None) -> SessionFigures:
     )
 
 
-def _table_figures(*, store: str, engine: str, now: datetime) -> SessionFigures:
+def _table_figures(*, store: stores.Store, now: datetime) -> SessionFigures:
     figures = SessionFigures(
-        store=store,
-        engine=engine,
-        listable=True,
-        where="the django_session table"
-        + (" (Redis or the cache in front of it)" if store == "cached_db" else ""),
+        store=store.name,
+        engine=store.engine,
+        where=store.where,
         source=(
             "django_session: counts and bytes by one aggregate query; carts by decoding "
             "the rows in one streaming query"
@@ -155,7 +151,7 @@ def _table_figures(*, store: str, engine: str, now: datetime) -> SessionFigures:
     figures.cart_lines, figures.cart_items = cart_lines, cart_items
     figures.abandoned_carts, figures.abandoned_items = abandoned, abandoned_items
     figures.oldest_cart_written = cart_written_at(oldest) if oldest else None
-    if store == "cached_db":
+    if store.uses_cache:
         figures.note = (
             "cached_db writes every session to django_session and reads it through the "
             "cache, so the table lists them all."
@@ -163,17 +159,13 @@ def _table_figures(*, store: str, engine: str, now: datetime) -> SessionFigures:
     return figures
 
 
-def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
+def _cache_figures(*, store: stores.Store, now: datetime) -> SessionFigures:
     from django.core.cache import caches
 
     alias = settings.SESSION_CACHE_ALIAS
     cache = caches[alias]
-    backend = settings.CACHES[alias]["BACKEND"]
-    figures = SessionFigures(
-        store="cache", engine=engine, listable=False, where=f"the cache “{alias}”", source=""
-    )
-    if "django_redis" not in backend:
-        figures.where = f"the cache “{alias}” ({backend.rsplit('.', 1)[-1]})"
+    figures = SessionFigures(store=store.name, engine=store.engine, where=store.where, source="")
+    if store.cache is not stores.REDIS:
         figures.note = (
             "This cache cannot be listed: local memory lives inside each server process "
             "(so another process, or this page, cannot see those sessions, and a restart "
@@ -193,7 +185,7 @@ def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
         if len(keys) >= REDIS_SCAN_LIMIT:
             figures.truncated = True
             break
-    figures.where = f"Redis (keys “{prefix}…”)"
+    figures.where = f"{store.where} (keys “{prefix}…”)"
     figures.source = (
         f"Redis: SCAN MATCH {pattern} (at most {REDIS_SCAN_LIMIT:,} keys), "
         "then MGET and TTL in one pipeline"
@@ -203,7 +195,6 @@ def _cache_figures(*, engine: str, now: datetime) -> SessionFigures:
         "Redis deletes a session when its TTL runs out, so expired (abandoned) carts "
         "cannot be counted with this store."
     )
-    figures.listable = True
     figures.sessions = figures.carts = figures.cart_bytes = 0
     figures.session_bytes = figures.cart_lines = figures.cart_items = 0
     oldest_ttl: int | None = None

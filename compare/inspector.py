@@ -83,6 +83,7 @@ class Inspection:
     other_claims: list[tuple[str, str, str]] = field(default_factory=list)  # (name, label, value)
     cart_lines: list[CartLine] = field(default_factory=list)
     user: str = ""
+    users: bool = True  # whether `sub` may be resolved to a username
     kid: str | None = None
     kid_known: bool = False
     signature_checked: bool = False
@@ -174,14 +175,19 @@ def _api_verdict(token: str, now: datetime, inspection: Inspection) -> None:
     inspection.valid = True
 
 
-def inspect_token(token: str, *, now: datetime | None = None) -> Inspection:
-    """Read, check and explain a cart token. Reads products and users; writes nothing."""
+def inspect_token(token: str, *, now: datetime | None = None, users: bool = True) -> Inspection:
+    """Read, check and explain a cart token. Reads products and users; writes nothing.
+
+    With `users` false (a viewer without auth.view_user), `sub` is not resolved to a name.
+    """
     now = now or timezone.now()
     token = token.strip()
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
     raw = token.encode("utf-8", errors="replace")
-    inspection = Inspection(token=token, size=len(raw), max_size=settings.CART_TOKEN_MAX_BYTES)
+    inspection = Inspection(
+        token=token, size=len(raw), max_size=settings.CART_TOKEN_MAX_BYTES, users=users
+    )
     _api_verdict(token, now, inspection)
     _explain(inspection, token, now)
     if not inspection.valid and not inspection.findings:
@@ -434,6 +440,9 @@ def _read_cart(inspection: Inspection, cart: Any) -> None:
 
 def _read_user(inspection: Inspection, sub: Any) -> None:
     if sub in (None, ""):
+        return
+    if not inspection.users:
+        inspection.user = "(a user id; your account may not view users)"
         return
     try:
         user_id = int(sub)

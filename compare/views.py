@@ -17,6 +17,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from api import tokens
+from shop import stores
 
 from . import charts, figures
 from .inspector import inspect_token, sample_token
@@ -183,13 +184,6 @@ def _drill_figure(drill) -> Figure:
     )
 
 
-SHARED_STATE = {
-    "db": "the session table",
-    "cached_db": "session table + cache",
-    "cache": "the cache (Redis)",
-    "signed_cookies": "the secret key",
-}
-
 # Which fault drill of `manage.py compare` speaks to which row.
 RESILIENCE_DRILLS = ("restart", "store_lost", "key_rotation")
 COMPLEXITY_DRILLS = ("concurrent_adds",)
@@ -205,6 +199,7 @@ NO_RUN = Figure(
 def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
     """The five rows of the classic comparison, each with this deployment's figures."""
     s, o = data.sessions, data.orders
+    store = stores.current()
     web_bench = [b for b in data.benchmarks if b.channel == "web"]
     api_bench = [b for b in data.benchmarks if b.channel == "api"]
     web_drills = [d for d in data.drills if d.channel == "web"]
@@ -213,7 +208,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
 
     counted, decoded = s.count_source or s.source, s.cart_source or s.source
     web_state = [
-        Figure("Session store in use", s.store, "settings.SESSION_STORE", s.where),
+        Figure("Session store in use", s.store, "SESSION_STORE (shop/stores.py)", s.where),
     ]
     if s.carts is not None:
         web_state += [
@@ -334,11 +329,9 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
         ),
         Figure(
             "Shared state to run two servers",
-            SHARED_STATE.get(s.store, s.store),
-            "settings.SESSION_STORE",
-            "every instance must reach the same session store"
-            if s.store != "signed_cookies"
-            else "every instance must have the same SECRET_KEY",
+            store.shared,
+            "SESSION_STORE (shop/stores.py)",
+            "what every instance must share to serve one visitor",
         ),
     ]
     web_complexity += [_drill_figure(d) for d in web_drills if d.drill in COMPLEXITY_DRILLS]
@@ -438,15 +431,36 @@ def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
         return [], str(exc)
 
 
+# The page shows the same data as these admin pages; it needs the same permissions.
+REQUIRED_PERMISSIONS = {
+    "shop.view_order": "“Can view order” (orders and revenue by channel)",
+    "sessions.view_session": "“Can view session” (the sessions on the server)",
+    "compare.view_measurementrun": "“Can view measurement run” (benchmarks and drills)",
+}
+# Without it the token inspector shows a token's user id, not whose it is.
+VIEW_USERS = "auth.view_user"
+
+
 @require_http_methods(["GET", "POST"])
 def compare_page(request):
     """The comparison page; a POST runs the token inspector (it never writes anything)."""
+    user = request.user
+    missing = [label for perm, label in REQUIRED_PERMISSIONS.items() if not user.has_perm(perm)]
+    if missing:
+        context = {**admin.site.each_context(request), "title": "Permission needed"}
+        return TemplateResponse(
+            request,
+            "admin/compare/forbidden.html",
+            {**context, "missing": missing},
+            status=HTTPStatus.FORBIDDEN,
+        )
+    users = user.has_perm(VIEW_USERS)
     form = TokenForm(request.POST or None)
     inspection = None
     status = HTTPStatus.OK
     if request.method == "POST":
         if form.is_valid():
-            inspection = inspect_token(form.cleaned_data["token"])
+            inspection = inspect_token(form.cleaned_data["token"], users=users)
         else:
             status = HTTPStatus.BAD_REQUEST
     elif "sample" in request.GET:
@@ -456,7 +470,7 @@ def compare_page(request):
             token = ""  # the page already says why the keys cannot be read
         if token:
             form = TokenForm(initial={"token": token})
-            inspection = inspect_token(token)
+            inspection = inspect_token(token, users=users)
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {

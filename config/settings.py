@@ -11,7 +11,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
+
+from shop.stores import DEFAULT_STORE, STORES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,14 +67,37 @@ def dev_secret_key(path: Path) -> str:
     return key
 
 
+# Django's own bar for a secret key (check --deploy warns below it), and a higher one for
+# distinct characters: a key that signs sessions must not be guessable.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 16
+MAKE_A_KEY = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak to sign sessions and CSRF tokens in production, or None."""
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return f"it has {len(set(key))} distinct characters, fewer than {SECRET_KEY_MIN_DISTINCT}"
+    if key.startswith("django-insecure"):
+        return "it starts with 'django-insecure', the mark of a development key"
+    return None
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
+if not DEBUG:
+    if not SECRET_KEY:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; the built-in key is for "
-            "local development only. Generate one with: python -c "
-            "'import secrets; print(secrets.token_urlsafe(50))'"
+            f"local development only. {MAKE_A_KEY}"
         )
+    # Signed-cookie sessions, CSRF tokens and password reset links trust this key alone.
+    if why := weak_secret_key(SECRET_KEY):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too weak to run with DJANGO_DEBUG off: {why}. {MAKE_A_KEY}"
+        )
+elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
 # Older (or not yet used) keys that still verify signatures (sessions, signed cookies) but
 # never sign: the way to roll DJANGO_SECRET_KEY across a fleet, as the README describes.
@@ -109,6 +135,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Django 6.0+ sends SECURE_CSP itself; on 5.2 shop.headers sends the same header.
+    (
+        "django.middleware.csp.ContentSecurityPolicyMiddleware"
+        if django.VERSION >= (6, 0)
+        else "shop.headers.ContentSecurityPolicyMiddleware"
+    ),
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,18 +218,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINES = {
-    "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
-    "cached_db": "django.contrib.sessions.backends.cached_db",
-    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
-}
-SESSION_STORE = os.environ.get("SESSION_STORE", "db").strip() or "db"
-if SESSION_STORE not in SESSION_ENGINES:
+# SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
+# engine, and every description of the store in use is read from the row of that engine.
+_session_store = os.environ.get("SESSION_STORE", DEFAULT_STORE).strip() or DEFAULT_STORE
+if _session_store not in STORES:
     raise ImproperlyConfigured(
-        f"SESSION_STORE={SESSION_STORE!r} is not one of: {', '.join(SESSION_ENGINES)}"
+        f"SESSION_STORE={_session_store!r} is not one of: {', '.join(STORES)}"
     )
-SESSION_ENGINE = SESSION_ENGINES[SESSION_STORE]
+SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 # signed_cookies: browsers drop a cookie past 4096 bytes (name + value), so a cart
@@ -314,6 +342,24 @@ SECURE_HSTS_PRELOAD = SECURE
 if env_bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- Content-Security-Policy ----------------------------------------------------
+# https://docs.djangoproject.com/en/dev/ref/csp/ (Django 6.0+; shop.headers on 5.2)
+# Everything comes from the shop itself: no inline or remote script, no plugin, no
+# framing. Inline style attributes are allowed (the admin and Swagger UI set them).
+SELF, NONE, UNSAFE_INLINE = "'self'", "'none'", "'unsafe-inline'"
+SECURE_CSP = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
 
 # --- Logging ------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ the session store.
 
 from django.utils.functional import SimpleLazyObject
 
-from .session_cart import load_cart, logout_promise, store_name
+from . import stores
+from .session_cart import load_cart
 
 
 def cart_summary(request):
@@ -16,5 +17,5 @@ def cart_summary(request):
         return {}
     return {
         "cart_item_count": SimpleLazyObject(lambda: load_cart(session).item_count),
-        "logout_promise": SimpleLazyObject(lambda: logout_promise(store_name())),
+        "logout_promise": SimpleLazyObject(lambda: stores.current().logout),
     }

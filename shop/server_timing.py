@@ -32,6 +32,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
 
+from . import stores
+
 # Span name -> [seconds, depth]; None outside a request (management commands, tests).
 _spans: ContextVar[dict[str, list] | None] = ContextVar("server_timing_spans", default=None)
 
@@ -151,14 +153,12 @@ class ServerTimingMiddleware:
                 response = self.get_response(request)
         finally:
             _spans.reset(reset)
-        from .session_cart import store_name  # here: session_cart imports this module
-
         response["Server-Timing"] = header_value(
             total=perf_counter() - start,
             db_seconds=queries.seconds,
             queries=queries.queries,
             spans=spans,
-            store=store_name(),
+            store=stores.current().name,
         )
         return response
 

@@ -29,37 +29,27 @@ change atomic per session, as far as each store allows:
 from __future__ import annotations
 
 import copy
-import pickle
 import threading
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.sessions.backends import cache as cache_backend
-from django.contrib.sessions.backends import cached_db as cached_db_backend
-from django.contrib.sessions.backends import db as db_backend
-from django.contrib.sessions.backends import signed_cookies as signed_cookies_backend
 from django.contrib.sessions.backends.base import SessionBase
-from django.core import signing
+from django.core.cache import caches
 from django.db import router, transaction
 from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
+from . import stores
 from .cart import Cart, CartError
 from .server_timing import timed
 
 CART_SESSION_KEY = "cart"
 LOCK_TIMEOUT_SECONDS = 10  # a Redis lock frees itself after this, even if its holder died
 LOCK_WAIT_SECONDS = 5  # how long a request waits for the lock before giving up
-
-STORE_NAMES = {
-    "django.contrib.sessions.backends.db": "db",
-    "django.contrib.sessions.backends.cache": "cache",
-    "django.contrib.sessions.backends.cached_db": "cached_db",
-    "django.contrib.sessions.backends.signed_cookies": "signed_cookies",
-}
 
 
 class CartBusy(CartError):
@@ -100,18 +90,8 @@ class CartTooBigForCookie(CartError):
         )
 
 
-def _store_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "the cache holding the sessions is not answering"."""
-    errors: list[type[BaseException]] = [OSError]
-    try:
-        from django_redis.exceptions import ConnectionInterrupted
-        from redis.exceptions import RedisError
-    except ImportError:  # pragma: no cover - django-redis is a dependency
-        return tuple(errors)
-    return (*errors, ConnectionInterrupted, RedisError)
-
-
-STORE_ERRORS = _store_errors()
+# Errors that mean "the cache holding the sessions is not answering".
+STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionInterrupted, RedisError)
 
 
 # --- Reading and writing ------------------------------------------------------
@@ -142,35 +122,6 @@ def save_cart(session: SessionBase, cart: Cart) -> None:
         del session[CART_SESSION_KEY]
 
 
-def store_name(session: SessionBase | None = None) -> str:
-    """db, cache, cached_db or signed_cookies: the store `session` (or the setting) uses."""
-    if session is not None:
-        # cached_db's store is a subclass of db's: test it first.
-        for module, name in (
-            (cached_db_backend, "cached_db"),
-            (signed_cookies_backend, "signed_cookies"),
-            (cache_backend, "cache"),
-            (db_backend, "db"),
-        ):
-            if isinstance(session, module.SessionStore):
-                return name
-    return STORE_NAMES.get(settings.SESSION_ENGINE, settings.SESSION_ENGINE)
-
-
-def logout_promise(store: str) -> str:
-    """What logging out does to the session and its cart, said truthfully for `store`."""
-    if store == "signed_cookies":
-        return (
-            "Logging out clears the session cookie in this browser; the cart in it is kept "
-            "with your account for your next login. The server keeps no session it could "
-            "delete: a copy of the cookie made before stays valid until it expires."
-        )
-    return (
-        "Logging out deletes your session on the server; the cart in it is kept with your "
-        "account for your next login."
-    )
-
-
 # --- The atomic read-modify-write ------------------------------------------------
 
 ChangeFn = Callable[[Cart], Cart]
@@ -188,16 +139,16 @@ def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Car
     Returns the saved cart.
     """
     session = request.session
-    name = store_name(session)
-    if name == "signed_cookies":
-        return _change_signed_cookie(session, change, also)
+    store = stores.current()
+    if not store.lockable:
+        return _change_unlocked(session, change, also)
     try:
         if session.session_key is None:
             # A new visitor: nobody else knows this session yet, so there is nothing to race.
             return _change_new_session(session, change, also)
-        if name in ("db", "cached_db"):
-            return _change_locked_row(session, change, also, cached=name == "cached_db")
-        return _change_locked_cache(session, change, also)
+        if store.in_table:
+            return _change_locked_row(session, change, also, cached=store.uses_cache)
+        return _change_locked_cache(session, change, also, on_redis=store.cache is stores.REDIS)
     except STORE_ERRORS as error:
         session.modified = False  # the middleware must not try to save it either
         raise CartStoreUnavailable() from error
@@ -213,7 +164,8 @@ def signed_cookie_bytes(session: SessionBase) -> int:
     return len(settings.SESSION_COOKIE_NAME) + len(value.encode())
 
 
-def _change_signed_cookie(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
+def _change_unlocked(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """A store with nothing to lock (signed cookies): change, then check the cookie still fits."""
     before = dict(session.items())
     size_before = signed_cookie_bytes(session)
     cart = change(load_cart(session))
@@ -283,10 +235,9 @@ _LOCAL_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 @contextmanager
-def _cache_lock(session):
-    backend = session._cache
-    if hasattr(backend, "lock"):  # django-redis
-        lock = backend.lock(
+def _cache_lock(session, *, on_redis: bool):
+    if on_redis:
+        lock = caches[settings.SESSION_CACHE_ALIAS].lock(
             f"cart-lock:{session.session_key}",
             timeout=LOCK_TIMEOUT_SECONDS,
             blocking_timeout=LOCK_WAIT_SECONDS,
@@ -309,8 +260,8 @@ def _cache_lock(session):
             lock.release()
 
 
-def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
-    with _cache_lock(session):
+def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None, *, on_redis: bool) -> Cart:
+    with _cache_lock(session, on_redis=on_redis):
         fresh = type(session)(session.session_key)
         data = fresh.load()
         if fresh.session_key is None:  # not in the cache: expired, evicted or never issued
@@ -341,120 +292,3 @@ def _skip_redundant_save(session: SessionBase) -> None:
             save(must_create=must_create)
 
     session.save = save_unless_unchanged
-
-
-# --- What the server keeps ---------------------------------------------------------
-
-
-def _db_row(session):
-    model = db_backend.SessionStore.get_model_class()
-    return (
-        model.objects.filter(session_key=session.session_key)
-        .values_list("session_data", "expire_date")
-        .first()
-    )
-
-
-def _cache_entry(session) -> tuple[int | None, datetime | None]:
-    """(bytes, expiry) of the session's cache entry, measured where the cache allows."""
-    backend = session._cache
-    key = session.cache_key
-    if hasattr(backend, "ttl") and hasattr(backend, "client"):  # django-redis
-        raw_key = backend.make_key(key)
-        client = backend.client.get_client(write=False)
-        size = client.strlen(raw_key)
-        ttl = backend.ttl(key)
-        expires = timezone.now() + timedelta(seconds=ttl) if ttl and ttl > 0 else None
-        return (size or None), expires
-    # Local memory keeps each value pickled; this is the size of that pickle.
-    data = backend.get(key)
-    if data is None:
-        return None, None
-    return len(pickle.dumps(data, pickle.HIGHEST_PROTOCOL)), session.get_expiry_date()
-
-
-def _signed_cookie_expiry(value: str) -> datetime | None:
-    try:
-        timestamp = signing.b62_decode(value.rsplit(":", 2)[-2])
-    except (IndexError, ValueError):
-        return None
-    born = datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone())
-    return born + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-
-
-@timed("session")
-def session_state(request) -> dict[str, Any]:
-    """What this channel keeps for the visitor, measured, for the cart page's panel.
-
-    Keys: store, where, lock, has_session, key_prefix, server_bytes, cache_bytes,
-    cookie_bytes, expires_at, unavailable. Sizes are None where nothing is held;
-    unavailable is True when the store did not answer the measurement.
-    """
-    session = request.session
-    name = store_name(session)
-    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
-    backend = getattr(session, "_cache", None)
-    on_redis = backend is not None and hasattr(backend, "lock")
-    where = {
-        "db": "the database (django_session table)",
-        "cache": "Redis" if on_redis else "this server process's memory",
-        "cached_db": "the database, with a copy in "
-        + ("Redis" if on_redis else "this server process's memory"),
-        "signed_cookies": "your browser's cookie (signed by the server, not encrypted)",
-    }[name]
-    state: dict[str, Any] = {
-        "store": name,
-        "where": where,
-        "has_session": False,
-        "key_prefix": "",
-        "server_bytes": None,
-        "cache_bytes": None,
-        "cookie_bytes": len(cookie.encode()) if cookie else 0,
-        "expires_at": None,
-        "unavailable": False,
-        "lock": {
-            "db": "the session row is locked during each cart change",
-            "cached_db": "the session row is locked during each cart change",
-            "cache": "a Redis lock per session guards each cart change"
-            if on_redis
-            else "a lock in this process guards each cart change",
-            "signed_cookies": "nothing can be locked: two changes at once can lose one",
-        }[name],
-    }
-    if name == "signed_cookies":
-        if cookie and session.keys():
-            state["has_session"] = True
-            state["expires_at"] = _signed_cookie_expiry(cookie)
-        return state
-    key = session.session_key
-    if not key:
-        if cookie and backend is not None:
-            # The cookie named a session the cache did not return: gone, or the cache is down?
-            try:
-                backend.has_key("session-store-probe")
-            except STORE_ERRORS:
-                state["unavailable"] = True
-        return state
-    state["key_prefix"] = key[:8]
-    try:
-        _measure(session, name, state)
-    except STORE_ERRORS:
-        state["unavailable"] = True
-    return state
-
-
-def _measure(session, name: str, state: dict[str, Any]) -> None:
-    if name in ("db", "cached_db"):
-        row = _db_row(session)
-        if row:
-            state["has_session"] = True
-            state["server_bytes"] = len(row[0].encode())
-            state["expires_at"] = row[1]
-        if name == "cached_db":
-            state["cache_bytes"] = _cache_entry(session)[0]
-    else:
-        size, expires = _cache_entry(session)
-        if size is not None:
-            state["has_session"] = True
-            state["server_bytes"] = size
-            state["expires_at"] = expires

@@ -19,9 +19,11 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from . import stores
 from .models import Product
 from .server_timing import timed
-from .session_cart import STORE_ERRORS, cart_from_session_data, session_state, store_name
+from .session_cart import STORE_ERRORS, cart_from_session_data
+from .session_meter import session_state
 
 HIDDEN = "(hidden: a keyed hash of your password hash, which proves this login)"
 
@@ -95,7 +97,7 @@ def session_detail(request):
 @require_POST
 def session_forget(request):
     session = request.session
-    if store_name(session) == "signed_cookies":
+    if not stores.current().lockable:  # signed cookies: the session is the cookie
         return JsonResponse(
             {
                 "forgotten": False,

@@ -20,9 +20,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from . import stores
 from .account_cart import merge_at_login, save_at_logout
 from .cart import Cart, CartError
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
@@ -30,18 +31,14 @@ from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import PricedCart, fetch_for_pricing, price_cart
-from .session_cart import (
-    change_cart,
-    load_cart,
-    logout_promise,
-    save_cart,
-    session_state,
-    store_name,
-)
+from .session_cart import change_cart, load_cart, save_cart
+from .session_meter import session_state
 
 PAGE_SIZE = 24
 ORDERS_SESSION_KEY = "orders"  # ids of the orders this visitor placed, so they may see them
 ORDERS_REMEMBERED = 20
+CHECKOUTS_SESSION_KEY = "checkouts"  # ids of the checkout forms this session was shown
+CHECKOUTS_REMEMBERED = 5
 CATALOGUE_FIELDS = ("id", "slug", "name", "price", "stock", "category__name", "category__slug")
 
 
@@ -110,6 +107,26 @@ def _priced_session_cart(request) -> PricedCart:
 def _remember_order(session, order: Order) -> None:
     ids = [i for i in session.get(ORDERS_SESSION_KEY, []) if isinstance(i, int)]
     session[ORDERS_SESSION_KEY] = [*ids, order.pk][-ORDERS_REMEMBERED:]
+
+
+def _remember_checkout(session, checkout_id: str) -> None:
+    ids = [i for i in session.get(CHECKOUTS_SESSION_KEY, []) if isinstance(i, str)]
+    session[CHECKOUTS_SESSION_KEY] = [*ids, checkout_id][-CHECKOUTS_REMEMBERED:]
+
+
+def _placed_here(request, order: Order, checkout_id: str) -> bool:
+    """Whether this visitor placed `order`: its user, or the session that was shown its form.
+
+    A checkout id is no bearer secret: another buyer's id, sent from another session,
+    shows nothing of that order.
+    """
+    user = request.user
+    session = request.session
+    return (
+        (user.is_authenticated and order.user_id == user.pk)
+        or order.pk in (session.get(ORDERS_SESSION_KEY) or [])
+        or checkout_id in (session.get(CHECKOUTS_SESSION_KEY) or [])
+    )
 
 
 # --- Catalogue ---------------------------------------------------------------------
@@ -288,6 +305,19 @@ def _checkout_page(request, form: CheckoutForm, priced: PricedCart) -> HttpRespo
     return render(request, "shop/checkout.html", {"form": form, "priced": priced})
 
 
+def _new_checkout_form(request, priced: PricedCart) -> CheckoutForm:
+    """A form with a fresh checkout id, recorded in the session as shown to this visitor."""
+    confirmation = CheckoutForm.confirmation(priced.total)
+    # Best effort: without the record, a replay of this form is refused rather than shown.
+    with suppress(CartError):
+        change_cart(
+            request,
+            lambda current: current,
+            also=lambda session: _remember_checkout(session, confirmation["checkout_id"].hex),
+        )
+    return CheckoutForm(initial={**_checkout_initial(request.user), **confirmation})
+
+
 def _confirm_again(request, priced: PricedCart) -> CheckoutForm:
     """The posted form, bound again with the total the buyer now has to confirm."""
     data = request.POST.copy()
@@ -298,14 +328,14 @@ def _confirm_again(request, priced: PricedCart) -> CheckoutForm:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@never_cache  # Cache-Control: private, no-store: a buyer's name and address
 def checkout(request):
     priced = _priced_session_cart(request)
     if not priced.cart:
         messages.error(request, "Your cart is empty; add a product before checking out.")
         return redirect("shop:cart")
     if request.method != "POST":
-        initial = {**_checkout_initial(request.user), **CheckoutForm.confirmation(priced.total)}
-        return _checkout_page(request, CheckoutForm(initial=initial), priced)
+        return _checkout_page(request, _new_checkout_form(request, priced), priced)
 
     form = CheckoutForm(request.POST)
     if not form.is_valid():
@@ -329,9 +359,14 @@ def checkout(request):
             expected_total=form.cleaned_data["expected_total"],
         )
     except CartAlreadyOrdered as already:
-        # The same form arrived again (a double click, a retry, a replayed cookie): whoever
-        # holds this form's random id placed that order, so show it instead of a second one.
         order = already.order
+        if not _placed_here(request, order, form.cleaned_data["checkout_id"]):
+            messages.error(
+                request, "This checkout form was already used; nothing was ordered. Confirm again."
+            )
+            return _checkout_page(request, _new_checkout_form(request, priced), priced)
+        # The same form arrived again (a double click, a retry, a replayed cookie) from the
+        # visitor it was shown to: show the first order instead of placing a second one.
         messages.info(request, f"This checkout was already placed as order #{order.pk}.")
     except CheckoutError as error:
         messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
@@ -364,6 +399,7 @@ def _without(current: Cart, ordered: Cart) -> Cart:
 
 
 @require_safe
+@never_cache
 def order_detail(request, order_id: int):
     order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
     user = request.user
@@ -376,6 +412,7 @@ def order_detail(request, order_id: int):
 
 
 @require_safe
+@never_cache
 @login_required
 def order_history(request):
     orders = request.user.orders.prefetch_related("lines")
@@ -426,7 +463,7 @@ class LogoutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             save_at_logout(user_id=request.user.pk, cart=load_cart(request.session))
         response = super().post(request, *args, **kwargs)
-        messages.info(request, f"You are logged out. {logout_promise(store_name())}")
+        messages.info(request, f"You are logged out. {stores.current().logout}")
         return response
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from shop.cart import Cart
 from shop.session_cart import load_cart
+from shop.stores import STORES
 
 URL = reverse("admin:sessions_session_changelist")
 
@@ -132,9 +133,10 @@ def test_expired_session_with_a_cart_is_marked_abandoned(admin_client, web_sessi
         ("signed_cookies", "the server holds nothing"),
     ],
 )
-def test_changelist_says_what_the_store_in_use_can_list(admin_client, settings, store, words):
-    settings.SESSION_STORE = store
-    html = admin_client.get(URL).content.decode()
+def test_changelist_says_what_the_store_in_use_can_list(client, admin_user, settings, store, words):
+    settings.SESSION_ENGINE = STORES[store].engine
+    client.force_login(admin_user)
+    html = client.get(URL).content.decode()
     assert f"Session store in use: <code>{store}</code>" in html
     assert words in html
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -212,7 +213,7 @@ def two_servers(tmp_path):
         "SESSION_STORE": "cache",
         "DATABASE_CONN_MAX_AGE": "0",
     }
-    setup_env = server_env({**common, "DJANGO_SECRET_KEY": "setup-" + "s" * 40})
+    setup_env = server_env({**common, "DJANGO_SECRET_KEY": "setup-" + secrets.token_urlsafe(50)})
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run(
             [sys.executable, "manage.py", *command],
@@ -225,7 +226,13 @@ def two_servers(tmp_path):
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(
-                serve("shop", env={**common, "DJANGO_SECRET_KEY": f"server-{name}-" + name * 40})
+                serve(
+                    "shop",
+                    env={
+                        **common,
+                        "DJANGO_SECRET_KEY": f"server-{name}-" + secrets.token_urlsafe(50),
+                    },
+                )
             ).url
             for name in ("a", "b")
         ]

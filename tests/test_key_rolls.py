@@ -23,10 +23,13 @@ from shop.cart import Cart
 from shop.session_cart import load_cart, save_cart
 
 ROOT = Path(__file__).resolve().parent.parent
-OLD = "old:" + "o" * 40
-NEW = "new:" + "n" * 40
-OLD_SECRET = "old-django-secret-" + "x" * 40
-NEW_SECRET = "new-django-secret-" + "y" * 40
+OLD_TOKEN_SECRET = "oQ7vR2kX9mL4pT8wZ1cF6hJ3nB5dS0gY"
+NEW_TOKEN_SECRET = "nW3eK8rT1yU6iO4pA9sD2fG7hJ5kL0zXc"
+OLD = f"old:{OLD_TOKEN_SECRET}"
+NEW = f"new:{NEW_TOKEN_SECRET}"
+OLD_SECRET = "old-Vb7Qe2Rt9Yu4Io1Pa6Sd3Fg8Hj5Kl0Zx-Cv7Bn2Mq9We4Rt1Yu6"
+NEW_SECRET = "new-Hq3Wz8Xe1Rc6Tv4Yb9Un2Im7Ok5Pl0As-Dq3Fw8Ge1Hr6Jt4Ky9"
+OLDER_SECRET = "older-Mn5Bv0Cx7Za2Lk9Jh4Gf1Ds6Ap3Oi8Uy-Tr5Ew0Qq7"
 FLEET = 3
 
 
@@ -82,14 +85,20 @@ def test_a_verify_only_key_verifies_and_never_signs(settings):
     settings.CART_TOKEN_KEYS, settings.CART_TOKEN_VERIFY_KEYS = OLD, NEW
     assert tokens.decode_cart(token).kid == "new"
     assert tokens.decode_cart(sign_token()).kid == "old"
-    assert tokens.signing_keys() == [("old", b"o" * 40)]
-    assert tokens.verifying_keys() == [("old", b"o" * 40), ("new", b"n" * 40)]
+    assert tokens.signing_keys() == [("old", OLD_TOKEN_SECRET.encode())]
+    assert tokens.verifying_keys() == [
+        ("old", OLD_TOKEN_SECRET.encode()),
+        ("new", NEW_TOKEN_SECRET.encode()),
+    ]
 
 
 def test_a_token_of_a_key_that_is_neither_signing_nor_verify_only_is_refused(settings):
     settings.CART_TOKEN_KEYS = NEW
     token = sign_token()
-    settings.CART_TOKEN_KEYS, settings.CART_TOKEN_VERIFY_KEYS = OLD, "other:" + "z" * 40
+    settings.CART_TOKEN_KEYS, settings.CART_TOKEN_VERIFY_KEYS = (
+        OLD,
+        "other:Zx8Cv3Bn6Mq1We9Rt4Yu7Io2Pa5Sd0Fg",
+    )
     with pytest.raises(tokens.UnknownKey):
         tokens.decode_cart(token)
 
@@ -112,7 +121,10 @@ def test_the_two_phase_token_roll_refuses_nothing_at_any_step(settings):
 
 
 def test_a_key_both_signing_and_verify_only_is_refused_clearly(settings):
-    settings.CART_TOKEN_KEYS, settings.CART_TOKEN_VERIFY_KEYS = OLD, "old:" + "p" * 40
+    settings.CART_TOKEN_KEYS, settings.CART_TOKEN_VERIFY_KEYS = (
+        OLD,
+        "old:Pp4Lk9Jh2Gf7Ds1Az6Xc3Vb8Nm5Qw0Er",
+    )
     with pytest.raises(ImproperlyConfigured, match="'old' is also in CART_TOKEN_KEYS"):
         tokens.verifying_keys()
 
@@ -223,7 +235,7 @@ def test_secret_key_fallbacks_come_from_the_environment_comma_separated():
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CART_"))},
         "DJANGO_SECRET_KEY": NEW_SECRET,
-        "DJANGO_SECRET_KEY_FALLBACKS": f"{OLD_SECRET}, older-secret-{'z' * 40}",
+        "DJANGO_SECRET_KEY_FALLBACKS": f"{OLD_SECRET}, {OLDER_SECRET}",
     }
     result = subprocess.run(
         [
@@ -242,4 +254,4 @@ def test_secret_key_fallbacks_come_from_the_environment_comma_separated():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str([OLD_SECRET, f"older-secret-{'z' * 40}"])
+    assert result.stdout.strip() == str([OLD_SECRET, OLDER_SECRET])

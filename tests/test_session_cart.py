@@ -15,17 +15,16 @@ from shop.session_cart import (
     change_cart,
     load_cart,
     save_cart,
-    session_state,
 )
+from shop.session_meter import session_state
+from shop.stores import STORES
 
 pytestmark = pytest.mark.django_db
 
-STORES = ["db", "cache", "cached_db", "signed_cookies"]
 
-
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=list(STORES))
 def engine(request):
-    with override_settings(SESSION_ENGINE=settings.SESSION_ENGINES[request.param]):
+    with override_settings(SESSION_ENGINE=STORES[request.param].engine):
         engine = import_module(settings.SESSION_ENGINE)
         created = []
         yield SimpleNamespace(name=request.param, module=engine, created=created)

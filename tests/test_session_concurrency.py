@@ -8,13 +8,13 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.testcases import LiveServerThread
 
 from shop.cart import Cart
 from shop.session_cart import load_cart
+from shop.stores import STORES, cache_on_redis
 
 THREADS = 10
 
@@ -25,7 +25,7 @@ def skip_reason(store: str) -> str | None:
             f"the {store} store's row lock needs PostgreSQL (SQLite serialises every writer); "
             "set DATABASE_URL=postgres://..."
         )
-    if store == "cache" and not hasattr(caches[settings.SESSION_CACHE_ALIAS], "lock"):
+    if store == "cache" and not cache_on_redis():
         return "the cache store's cross-process lock needs Redis: set REDIS_URL=redis://..."
     return None
 
@@ -47,7 +47,7 @@ def server(store):
 def store(request, transactional_db):
     if reason := skip_reason(request.param):
         pytest.skip(reason)
-    with override_settings(SESSION_ENGINE=settings.SESSION_ENGINES[request.param]):
+    with override_settings(SESSION_ENGINE=STORES[request.param].engine):
         yield request.param
 
 

@@ -11,11 +11,11 @@ from django.test import Client, override_settings
 
 from shop.cart import Cart
 from shop.session_cart import CART_SESSION_KEY, cart_from_session_data, load_cart
+from shop.stores import STORES
 from tests.helpers import checkout_fields
 
 pytestmark = pytest.mark.django_db
 
-STORES = ["db", "cache", "cached_db", "signed_cookies"]
 PASSWORD = "a-long-enough-pass-42"
 
 
@@ -33,9 +33,9 @@ def stored_cart(client) -> Cart:
     return load_cart(store)
 
 
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=list(STORES))
 def store(request):
-    with override_settings(SESSION_ENGINE=settings.SESSION_ENGINES[request.param]):
+    with override_settings(SESSION_ENGINE=STORES[request.param].engine):
         yield request.param
 
 
@@ -149,7 +149,7 @@ def test_an_attacker_chosen_session_key_never_becomes_a_session(shopper, product
 
 
 def test_a_forged_signed_cookie_is_refused(product):
-    with override_settings(SESSION_ENGINE=settings.SESSION_ENGINES["signed_cookies"]):
+    with override_settings(SESSION_ENGINE=STORES["signed_cookies"].engine):
         honest = Client()
         honest.post("/cart/add/", {"product_id": product.pk, "quantity": 1})
         payload, timestamp, signature = cookie_value(honest).rsplit(":", 2)

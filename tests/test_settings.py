@@ -46,6 +46,28 @@ def test_the_dev_secret_key_is_refused_when_debug_is_off():
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("changeme", "8 characters, fewer than 50"),
+        ("ab" * 40, "2 distinct characters, fewer than 16"),
+        ("django-insecure-" + "kT3vW8mR1xL6yB4nH0cJ7fG2sD5aE9uI" * 2, "django-insecure"),
+    ],
+)
+def test_a_weak_secret_key_is_refused_at_start_up_when_debug_is_off(key, reason):
+    env = dict(PRODUCTION_ENV, DJANGO_SECRET_KEY=key)
+    for command in (["check"], ["shell", "-c", "import config.wsgi"]):
+        result = manage(*command, **env)
+        assert result.returncode != 0
+        assert "DJANGO_SECRET_KEY is too weak to run with DJANGO_DEBUG off" in result.stderr
+        assert reason in result.stderr
+
+
+def test_a_weak_secret_key_is_allowed_for_local_development():
+    result = manage("check", DJANGO_DEBUG="1", DJANGO_SECRET_KEY="changeme")
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_dev_secret_key_is_allowed_for_local_development():
     result = manage("check", DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr

@@ -261,7 +261,7 @@ def _start_wsgi(**env) -> subprocess.CompletedProcess:
     """Import the WSGI application as gunicorn does (gunicorn runs no system checks)."""
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CART_"))},
-        "DJANGO_SECRET_KEY": "a-production-like-secret-key-for-this-test-only",
+        "DJANGO_SECRET_KEY": "a-production-like-secret-key-for-this-test-only-" + "0123456789" * 2,
         "DJANGO_DEBUG": "0",
         **env,
     }

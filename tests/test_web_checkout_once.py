@@ -130,3 +130,34 @@ def test_five_simultaneous_posts_of_one_checkout_form_make_one_order(make_produc
     assert Product.objects.get(pk=product.pk).stock == 49
     assert len(statuses) == 5
     assert set(statuses) <= {HTTPStatus.FOUND}
+
+
+def test_another_buyers_checkout_id_shows_nothing_of_their_order_and_keeps_the_cart(
+    shopper, make_product
+):
+    victim_form = {**checkout_fields(shopper), **CUSTOMER}
+    shopper.post("/checkout/", victim_form)
+    order = Order.objects.get()
+    attacker = Client()
+    other = make_product(price="5.00", stock=3)
+    attacker.post("/cart/add/", {"product_id": other.pk, "quantity": 1})
+    own_form = checkout_fields(attacker)
+    forged = {
+        **own_form,
+        "checkout_id": victim_form["checkout_id"],
+        "name": "Mallory",
+        "email": "mallory@example.com",
+        "address": "Elsewhere",
+    }
+
+    answer = attacker.post("/checkout/", forged)
+
+    assert answer.status_code == HTTPStatus.OK
+    assert "This checkout form was already used; nothing was ordered. Confirm again." in (
+        messages_of(answer)
+    )
+    assert CUSTOMER["address"] not in answer.content.decode()
+    assert load_cart(attacker.session) == Cart([(other.pk, 1)])
+    assert attacker.get(f"/orders/{order.pk}/").status_code == HTTPStatus.NOT_FOUND
+    assert Order.objects.count() == 1
+    assert answer.context["form"]["checkout_id"].value() != victim_form["checkout_id"]

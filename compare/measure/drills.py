@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from shop import stores
+
 from .clients import ApiScript, Product, WebVisitor, token_kid
 from .servers import Server
 from .stage import Stage, new_key
@@ -109,11 +111,12 @@ def failed_drill(drill: str, channel: str, store: str, expected: str, error: Bas
     )
 
 
+# The stores a drill can run on, labelled by shop/stores.py: redis and locmem are `cache`.
 STORE_LABELS = {
-    "db": "db",
-    "redis": "cache (Redis)",
-    "locmem": "cache (local memory)",
-    "signed_cookies": "signed_cookies",
+    "db": stores.STORES["db"].label,
+    "redis": stores.STORES["cache"].on(stores.REDIS).label,
+    "locmem": stores.STORES["cache"].on(stores.LOCAL_MEMORY).label,
+    "signed_cookies": stores.STORES["signed_cookies"].label,
 }
 
 

@@ -17,7 +17,8 @@ LIMIT = 120  # a cookie this small holds a cart of one or two lines
 @pytest.fixture
 def shopper(db):
     with override_settings(
-        SESSION_ENGINE=settings.SESSION_ENGINES["signed_cookies"], SESSION_COOKIE_MAX_BYTES=LIMIT
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+        SESSION_COOKIE_MAX_BYTES=LIMIT,
     ):
         yield Client()
 

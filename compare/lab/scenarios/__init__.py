@@ -22,7 +22,7 @@ class LabScenario:
 
 
 # One module per scenario, in the order `manage.py lab --help` lists them.
-MODULES = ("distance",)
+MODULES = ("distance", "balancer", "rolling_keys", "header_cliff")
 
 
 def scenarios() -> dict[str, LabScenario]:

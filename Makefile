@@ -26,6 +26,7 @@ run: $(VENV)/.run-installed
 
 ## serve: the same under gunicorn with DEBUG off (needs DJANGO_SECRET_KEY and CART_TOKEN_KEYS)
 serve: $(VENV)/.run-installed
+	@echo "Collecting static files into staticfiles/ (hashed and compressed; up to a minute the first time)..."
 	DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DJANGO_DEBUG=0 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2
@@ -36,14 +37,14 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## compare: load benchmarks and fault drills of both channels (a few minutes; COMPARE_ARGS="--seconds 30")
+## compare: load benchmarks and fault drills of both channels (a few minutes; COMPARE_ARGS="--rounds 5")
 compare: $(VENV)/.dev-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compare $(COMPARE_ARGS)
 
 ## lab: the real topology on one machine, one scenario after another (LAB_ARGS="--seconds 5";
 ## LAB_SCENARIOS="failover" for one); distance needs root for its namespaces and tc
-LAB_SCENARIOS ?= distance
+LAB_SCENARIOS ?= distance failover
 lab: $(VENV)/.dev-installed
 	$(PY) manage.py migrate --noinput
 	@status=0; for scenario in $(LAB_SCENARIOS); do \

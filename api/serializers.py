@@ -121,11 +121,15 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
 
 class AddItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1
+    )
 
 
 class SetQuantitySerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=99, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=settings.CART_MAX_QUANTITY, help_text="0 removes the line."
+    )
 
 
 class CartLineSerializer(serializers.Serializer):
@@ -138,7 +142,11 @@ class CartLineSerializer(serializers.Serializer):
 
 class NoticeSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
-    code = serializers.ChoiceField(choices=["unavailable", "sold_out", "reduced"])
+    code = serializers.ChoiceField(
+        choices=["unavailable", "sold_out", "reduced", "merge_capped", "merge_full", "merge_stale"],
+        help_text="`merge_*`: what merging the account's saved cart at login changed "
+        "(product_id 0 when the notice is about the whole cart).",
+    )
     message = serializers.CharField()
 
 
@@ -152,6 +160,20 @@ class CartSerializer(serializers.Serializer):
     notices = NoticeSerializer(
         many=True, help_text="Lines the server dropped or reduced (product gone, stock low)."
     )
+
+
+class LogoutAnswerSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["none", "denylist", "user-version", "short-ttl"])
+    ended = serializers.ChoiceField(
+        choices=["cart", "login", "nothing"],
+        help_text="`cart`: every token of this cart; `login`: every logged-in token of the "
+        "user; `nothing`: the server keeps no state it could change.",
+    )
+    until = serializers.DateTimeField(
+        help_text="Revoked until (denylist), or when this token expires."
+    )
+    cart_saved_to_account = serializers.BooleanField()
 
 
 class CartAnswerSerializer(serializers.Serializer):
@@ -177,10 +199,16 @@ class ShortageSerializer(serializers.Serializer):
 class CheckoutConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
-        choices=["cart_already_ordered", "out_of_stock", "products_unavailable"]
+        choices=["cart_already_ordered", "out_of_stock", "products_unavailable", "prices_changed"]
     )
     shortages = ShortageSerializer(many=True, required=False)
     product_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="With `prices_changed`: the total now; send it as `expected_total` to accept it.",
+    )
 
 
 # --- Catalogue, checkout, identity ------------------------------------------------------
@@ -288,6 +316,17 @@ class CustomerSerializer(serializers.Serializer):
     name = NameField()
     email = TextEmailField(max_length=EMAIL_MAX_LENGTH)
     address = AddressField()
+
+
+class CheckoutSerializer(CustomerSerializer):
+    expected_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Optional: the total the buyer confirmed. If the prices now give another "
+        "total, nothing is ordered: 409 `prices_changed` with the new `total`.",
+    )
 
 
 class OrderLineSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -120,6 +121,7 @@ INSTALLED_APPS = [
     "shop",
     "api",
     "compare",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
     "shop.server_timing.ServerTimingMiddleware",
+    # X-Reveal-Answer: 1 describes a web answer in JSON for the /side-by-side/ page's script.
+    "shop.reveal.RevealAnswerMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -141,6 +145,8 @@ MIDDLEWARE = [
         if django.VERSION >= (6, 0)
         else "shop.headers.ContentSecurityPolicyMiddleware"
     ),
+    # Last: turns a login refused by the throttle into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -279,7 +285,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("API_LOGIN_THROTTLE", "10/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -289,6 +294,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Examples Swagger UI can send as they are (api/schema.py), after the enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_examples",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }
 
 # Server-Timing header on every answer: db time and queries, session store, tokens.
@@ -303,8 +314,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# The login throttle (django-axes) comes first: a locked-out account or address is refused
+# before its password is checked. https://django-axes.readthedocs.io/
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Every login (web, admin, API): LOGIN_FAILURE_LIMIT failures in a row for one account,
+# or from one client address, lock that account or address for LOGIN_LOCKOUT seconds.
+# Counted in the database, which every process shares; REMOTE_ADDR is the address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shop.login_throttle.lockout_response"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "shop:catalogue"
 LOGOUT_REDIRECT_URL = "shop:catalogue"
+
+# --- Email -------------------------------------------------------------------
+# https://docs.djangoproject.com/en/stable/topics/email/
+# Order confirmations and password resets. The console backend prints each message
+# on the server's output; EMAIL_BACKEND=file (with EMAIL_FILE_PATH) or smtp (with
+# EMAIL_HOST and the rest) sends them elsewhere. A full dotted path works too.
+
+SHOP_NAME = "Corner Shop"
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or "console"
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip() or str(BASE_DIR / "var" / "email")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Corner Shop <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation -----------------------------------------------------
 
@@ -318,6 +373,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files served at the site's root: /favicon.ico, which browsers ask for on pages
+# that name no icon (the admin, DRF's browsable API).
+WHITENOISE_ROOT = BASE_DIR / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -363,9 +421,14 @@ SECURE_CSP = {
 
 # --- Logging ------------------------------------------------------------------
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
+# One handler, on the root logger. Django's own "django" logger keeps no handler of its
+# own here and passes its records up, so that each warning is printed once, not twice.
+# ("django.server", runserver's request log, keeps Django's default handler.)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }

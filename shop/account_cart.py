@@ -89,9 +89,11 @@ def merge_at_login(*, user_id: int, cart: Cart, now: datetime | None = None) -> 
     sold are dropped and the notices say so.
     """
     now = timezone.now() if now is None else now
+    if not AccountCart.objects.filter(user_id=user_id).exists():
+        return Merged(cart=cart)  # the common case: one read, nothing written
     with transaction.atomic():
         row = AccountCart.objects.select_for_update().filter(user_id=user_id).first()
-        if row is None:
+        if row is None:  # another login took it meanwhile
             return Merged(cart=cart)
         row.delete()
     try:

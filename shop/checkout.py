@@ -3,17 +3,20 @@
 `place_order` runs in one transaction. It locks the cart's products in id
 order (so two checkouts never deadlock), re-reads every price from the
 database, and writes nothing at all when the cart cannot be ordered in full.
+Once it commits, the buyer is sent a confirmation email (shop.emails).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 
 from .cart import Cart
+from .emails import send_order_confirmation
 from .errors import ExplainedError
 from .models import Order, OrderLine, Product
 
@@ -190,4 +193,6 @@ def _place_order_locked(
         )
         for pid, quantity in cart
     )
+    # Only an order that is really placed is confirmed: not before, nor after a rollback.
+    transaction.on_commit(partial(send_order_confirmation, order))
     return order

@@ -68,12 +68,16 @@ class CheckoutForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"required": STALE, "invalid": STALE},
     )
-    name = forms.CharField(max_length=200, label="Full name")
-    email = forms.EmailField(max_length=254)
+    name = forms.CharField(
+        max_length=200, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     address = forms.CharField(
         max_length=1000,
         label="Delivery address",
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "street-address"}),
     )
 
     @staticmethod
@@ -98,8 +102,17 @@ class CheckoutForm(forms.Form):
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=True, help_text="For your order confirmations.")
-    first_name = forms.CharField(max_length=150, required=False, label="Name")
+    email = forms.EmailField(
+        required=True,
+        help_text="For your order confirmations and for resetting a forgotten password.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    first_name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Name",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()

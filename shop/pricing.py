@@ -15,7 +15,7 @@ from functools import cache
 
 from django.db import connection
 
-from .cart import Cart
+from .cart import Cart, max_quantity
 from .models import Product
 
 
@@ -31,6 +31,11 @@ class PricedLine:
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+    @property
+    def max_quantity(self) -> int:
+        """The most of this product one cart may hold now: the stock, within the cart's limit."""
+        return max(min(self.stock, max_quantity()), self.quantity)
 
 
 @dataclass(frozen=True)

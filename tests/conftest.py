@@ -120,11 +120,27 @@ def forge():
 
 
 @pytest.fixture
-def login_throttle_reset():
-    """The API's login throttle counts in the cache; start and end with a clean count."""
-    from django.core.cache import cache
+def login_throttle_reset(db):
+    """The login throttle counts failures in the database; start and end with none."""
+    from axes.utils import reset
 
-    key = "throttle_login_127.0.0.1"
-    cache.delete(key)
+    reset()
     yield
-    cache.delete(key)
+    reset()
+
+
+@pytest.fixture
+def login_claims():
+    """The claims a token needs to carry a good login of `user`: login_claims(user)."""
+    import time
+
+    from api import revocation
+
+    def make(user) -> dict:
+        return {
+            "sub": str(user.pk),
+            "auth_time": int(time.time()),
+            "uv": revocation.login_claim(user),
+        }
+
+    return make

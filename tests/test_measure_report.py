@@ -6,7 +6,7 @@ import pytest
 
 from compare.measure import report
 from compare.measure.drills import DrillOutcome
-from compare.measure.load import Scenario, ScenarioResult, percentile, summarise
+from compare.measure.load import Scenario, ScenarioResult, read_stats, summarise
 from compare.models import BenchmarkResult, DrillResult, MeasurementRun
 
 BARE = Scenario("bare", "baseline", "bare Django view", "BareView", ("bare: django view",))
@@ -21,7 +21,7 @@ def result(scenario, *, requests, seconds=10.0, store="", cpu=None, all_requests
         store=store,
         requests=requests,
         failures=failures,
-        seconds=seconds,
+        rps=requests / seconds,
         p50_ms=2.0,
         p99_ms=9.5,
         all_requests=all_requests if all_requests is not None else requests,
@@ -29,25 +29,26 @@ def result(scenario, *, requests, seconds=10.0, store="", cpu=None, all_requests
     )
 
 
-def test_percentile_is_nearest_rank():
-    values = list(range(1, 101))
-    assert percentile(values, 0.50) == 50
-    assert percentile(values, 0.99) == 99
-    assert percentile([7.0], 0.99) == 7.0
-    assert percentile([], 0.5) == 0.0
+def stats_row(name, count, failures, rps, p50, p99):
+    return {
+        "Name": name,
+        "Request Count": str(count),
+        "Failure Count": str(failures),
+        "Requests/s": str(rps),
+        "50%": str(p50),
+        "99%": str(p99),
+    }
 
 
 def test_summarise_counts_only_the_measured_requests_but_every_failure():
-    data = {
-        "started": 100.0,
-        "stopped": 110.0,
-        "requests": {
-            "web: add to cart": {"count": 4, "failures": 1, "times": [1.0, 2.0, 3.0, 40.0]},
-            "web: product page": {"count": 2, "failures": 1, "times": [5.0, 6.0]},
-        },
-        "errors": {"web: product page: boom": 1},
+    rows = {
+        "web: add to cart": stats_row("web: add to cart", 4, 1, 0.4, 2, 40),
+        "web: product page": stats_row("web: product page", 2, 1, 0.2, 5, 6),
+        "Aggregated": stats_row("Aggregated", 6, 2, 0.6, 3, 40),
     }
-    summary = summarise(data, WEB_ADD, store="db", cpu_seconds=0.012)
+    summary = summarise(
+        rows, {"web: product page: boom": 1}, WEB_ADD, store="db", cpu_seconds=0.012
+    )
     assert summary.requests == 4
     assert summary.all_requests == 6
     assert summary.failures == 2
@@ -59,15 +60,32 @@ def test_summarise_counts_only_the_measured_requests_but_every_failure():
 
 
 def test_a_journey_scenario_counts_every_request():
-    data = {
-        "started": 0.0,
-        "stopped": 2.0,
-        "requests": {
-            "web: catalogue": {"count": 3, "failures": 0, "times": [1.0, 1.0, 1.0]},
-            "web: check out": {"count": 1, "failures": 0, "times": [9.0]},
-        },
+    rows = {
+        "web: catalogue": stats_row("web: catalogue", 3, 0, 1.5, 1, 1),
+        "web: check out": stats_row("web: check out", 1, 0, 0.5, 9, 9),
+        "Aggregated": stats_row("Aggregated", 4, 0, 2.0, 1, 9),
     }
-    assert summarise(data, JOURNEY, store="db", cpu_seconds=None).requests == 4
+    summary = summarise(rows, {}, JOURNEY, store="db", cpu_seconds=None)
+    assert summary.requests == 4
+    assert summary.rps == pytest.approx(2.0)
+
+
+def test_read_stats_reads_locusts_csv_files(tmp_path):
+    prefix = tmp_path / "run"
+    (tmp_path / "run_stats.csv").write_text(
+        "Type,Name,Request Count,Failure Count,Requests/s,50%,99%\n"
+        "POST,api: add to cart,10,1,5.0,12,30\n"
+        ",Aggregated,10,1,5.0,12,30\n"
+    )
+    (tmp_path / "run_failures.csv").write_text(
+        'Method,Name,Error,Occurrences\nPOST,api: add to cart,"lost update: x",1\n'
+    )
+    rows, errors = read_stats(prefix)
+    assert rows["api: add to cart"]["Request Count"] == "10"
+    assert errors == {"api: add to cart: lost update: x": 1}
+    summary = summarise(rows, errors, API_ADD, store="", cpu_seconds=0.01)
+    assert summary.lost_updates == 1
+    assert summary.cpu_us_per_request == pytest.approx(1000.0)
 
 
 def test_ratio_is_throughput_over_the_bare_view_of_the_same_run():
@@ -83,40 +101,82 @@ def test_cpu_per_request_is_absent_without_a_cpu_reading():
     assert result(API_ADD, requests=0, all_requests=0, cpu=1.0).cpu_us_per_request is None
 
 
-def test_targets_say_met_below_aim_and_missed():
-    bare = result(BARE, requests=10_000, cpu=2.0)  # 200 µs per request
-    api = result(API_ADD, requests=3_600, cpu=2.0)  # 0.36x: aim reached
-    web_db = result(WEB_ADD, requests=1_300, store="db")  # 0.13x: met, below the aim
-    web_redis = result(WEB_ADD, requests=1_000, store="cache (Redis)")  # 0.10x: missed
-    report.apply_ratios([bare, api, web_db, web_redis], baseline_rps=bare.rps)
-    lines = report.target_lines([bare, api, web_db, web_redis])
-    assert "API add-to-cart: 0.36x" in lines[0]
-    assert "met (aim reached)" in lines[0]
-    assert "556 µs CPU/request" in lines[0]  # 2 s over 3,600 requests
-    assert "(bare view's CPU / this: 0.36)" in lines[0]
-    assert "0.13x" in lines[1]
-    assert lines[1].endswith("met (below the aim)")
+def sized(scenario, lines=10, **kwargs):
+    figure = result(scenario, **kwargs)
+    figure.lines = lines
+    return figure
+
+
+API_ADD_SIZED = Scenario(
+    "api_add", "api", "API add-to-cart", "ApiShopper", ("api: add to cart",), sized=True
+)
+WEB_ADD_SIZED = Scenario(
+    "web_add", "web", "web add-to-cart", "WebShopper", ("web: add to cart",), sized=True
+)
+
+
+def test_targets_ask_for_the_ratio_to_bare_and_the_cpu_over_the_twin_at_ten_lines():
+    bare = result(BARE, requests=10_000, cpu=2.0)
+    api = sized(API_ADD_SIZED, requests=3_600, cpu=2.0)  # 0.36x bare
+    api.twin_cpu_ratio = 1.05
+    web_db = sized(WEB_ADD_SIZED, requests=1_900, store="db", cpu=2.0)  # 0.19x bare
+    web_db.twin_cpu_ratio = 1.2  # too far above its twin
+    web_redis = sized(WEB_ADD_SIZED, requests=1_000, store="cache (Redis)")  # 0.10x
+    other_size = sized(API_ADD_SIZED, lines=50, requests=100)
+    figures = [bare, api, web_db, web_redis, other_size]
+    report.apply_ratios(figures, baseline_rps=bare.rps)
+    lines = report.target_lines(figures)
+    assert "API add-to-cart, 10 lines: 0.36x the bare view" in lines[0]
+    assert "556 µs CPU/request = 1.05x its twin's (target <= 1.1x)" in lines[0]
+    assert lines[0].endswith(": met")
+    assert "0.19x" in lines[1]
+    assert lines[1].endswith("MISSED")
     assert "0.10x" in lines[2]
+    assert "no twin measured" in lines[2]
     assert lines[2].endswith("MISSED")
 
 
 def test_a_target_not_measured_says_so():
     lines = report.target_lines([result(BARE, requests=10)])
+    assert lines
     assert all("not measured in this run" in line for line in lines)
 
 
 def test_benchmark_table_shows_each_figure_in_its_column():
     bare = result(BARE, requests=25_000, cpu=5.0)
-    web = result(WEB_ADD, requests=3_000, store="db", cpu=3.0, all_requests=3_100, failures=2)
+    web = sized(WEB_ADD_SIZED, requests=3_000, store="db", cpu=3.0, all_requests=3_100, failures=2)
     web.state_bytes, web.client_bytes = 89, 32
+    web.ratio_spread, web.twin_cpu_ratio = (0.11, 0.13), 1.04
     report.apply_ratios([bare, web], baseline_rps=bare.rps)
     lines = report.benchmark_table([bare, web]).splitlines()
-    assert lines[0].split()[:4] == ["scenario", "channel", "store", "req/s"]
+    assert lines[0].split()[:5] == ["scenario", "channel", "store", "lines", "req/s"]
     assert set(lines[1]) <= {"-", " "}
     row = lines[3]
-    for cell in ("web add-to-cart", "web", "db", "300", "0.12x", "2.0", "9.5", "2/3100", "968"):
+    for cell in ("web add-to-cart", "web", "db", " 10 ", "300", "0.12x [0.11-0.13]", "968"):
         assert cell in row
-    assert row.rstrip().endswith("89             32") or row.split()[-2:] == ["89", "32"]
+    assert "1.04x" in row
+    assert "2/3100" in row
+    assert row.split()[-2:] == ["89", "32"]
+
+
+def test_the_lock_lines_give_its_price_and_the_updates_lost_without_it():
+    twin = Scenario("twin_web_add", "twin", "t", "T", (), sized=True)
+    unlocked = Scenario("twin_web_add_unlocked", "twin", "u", "U", (), sized=True)
+    locked_figure = sized(twin, requests=1_000, store="db", cpu=1.2)  # 1,200 µs
+    unlocked_figure = sized(unlocked, requests=1_250, store="db", cpu=1.0)  # 800 µs
+    lock = [
+        {
+            "store": "db",
+            "adds": 50,
+            "lost": {"unlocked twin": 7, "locked twin": 0, "shop": 0},
+            "server_errors": 0,
+        }
+    ]
+    lines = report.lock_lines([locked_figure, unlocked_figure], lock)
+    assert lines[0] == (
+        "  db, 10 lines: the lock costs +400 µs CPU per add (+50%); locked req/s = 0.80x unlocked"
+    )
+    assert "lost without the lock 7, with the twin's lock 0, in the shop 0" in lines[1]
 
 
 def test_drill_table_shows_verdicts_and_short_kept_and_lost():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 from dataclasses import dataclass
 
+import jwt
 import requests
 
 TIMEOUT = 10
@@ -22,8 +21,17 @@ class Product:
 class WebVisitor:
     """One cookie jar (session and CSRF cookies) that can talk to several instances in turn."""
 
-    def __init__(self, base_url: str, *, jar=None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        jar=None,
+        add_path: str = "/cart/add/",
+        csrf_path: str = "",
+    ) -> None:
         self.base_url = base_url
+        self.add_path = add_path
+        self.csrf_path = csrf_path  # a page that sets the CSRF cookie; default a product page
         self.http = requests.Session()
         if jar is not None:
             self.http.cookies = jar
@@ -40,7 +48,7 @@ class WebVisitor:
     def csrf(self, product: Product) -> str:
         token = self.http.cookies.get("csrftoken")
         if not token:
-            self._request("GET", f"/products/{product.slug}/")
+            self._request("GET", self.csrf_path or f"/products/{product.slug}/")
             token = self.http.cookies.get("csrftoken", "")
         return token
 
@@ -48,7 +56,7 @@ class WebVisitor:
         token = self.csrf(product)
         answer = self._request(
             "POST",
-            "/cart/add/",
+            self.add_path,
             data={"product_id": product.id, "quantity": quantity, "csrfmiddlewaretoken": token},
             headers={"X-CSRFToken": token},
             allow_redirects=False,
@@ -61,6 +69,11 @@ class WebVisitor:
         page = answer.text
         return answer.status_code, [p for p in products if html.escape(p.name) in page]
 
+    def twin_cart(self) -> set[int]:
+        """The product ids of the minimal twin's cart (compare/bare/twins.py)."""
+        answer = self._request("GET", "/twin/cart/")
+        return {pid for pid, _ in answer.json()["cart"]} if answer.ok else set()
+
     def session_key(self) -> str:
         return self.http.cookies.get("sessionid", "")
 
@@ -72,8 +85,9 @@ class WebVisitor:
 class ApiScript:
     """An API client: no cookies, the cart in the token it keeps."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, add_path: str = "/api/cart/items/") -> None:
         self.base_url = base_url
+        self.add_path = add_path
         self.token = ""
         self.statuses: list[int] = []
         self.last: requests.Response | None = None
@@ -95,7 +109,7 @@ class ApiScript:
 
     def add(self, product: Product, quantity: int = 1) -> int:
         body = {"product_id": product.id, "quantity": quantity}
-        return self._request("POST", "/api/cart/items/", body=body).status_code
+        return self._request("POST", self.add_path, body=body).status_code
 
     def checkout(self, customer: dict[str, str]) -> int:
         return self._request("POST", "/api/checkout/", body=customer).status_code
@@ -115,6 +129,4 @@ class ApiScript:
 
 def token_kid(token: str) -> str:
     """The `kid` of a JWT's header (read without verifying: for reports only)."""
-    header = token.split(".")[0]
-    header += "=" * (-len(header) % 4)
-    return json.loads(base64.urlsafe_b64decode(header)).get("kid", "")
+    return jwt.get_unverified_header(token).get("kid", "")

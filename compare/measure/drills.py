@@ -466,28 +466,83 @@ class Drills:
             lambda store, expected, _a: [self._concurrent_adds(store, expected, threads)],
         )
 
+    def race(
+        self, server: Server, wanted: list[Product], **paths: str
+    ) -> tuple[list[int], list[WebVisitor]]:
+        """Simultaneous adds of `wanted` to one new session; the statuses and the visitors."""
+        first = WebVisitor(server.url, **paths)
+        first.add(self.products[0])  # the session exists before the race
+        visitors = [WebVisitor(server.url, jar=first.http.cookies, **paths) for _ in wanted]
+        barrier = threading.Barrier(len(visitors))
+        statuses: list[int] = []
+
+        def add(visitor: WebVisitor, product: Product) -> None:
+            barrier.wait(timeout=10)
+            statuses.append(visitor.add(product))
+
+        workers = [
+            threading.Thread(target=add, args=(v, p), daemon=True)
+            for v, p in zip(visitors, wanted, strict=True)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        return statuses, [first, *visitors]
+
+    def lost_without_lock(
+        self, stores: list[str], *, threads: int = 10, repeats: int = 5
+    ) -> list[dict]:
+        """Lines lost by simultaneous adds to one session: the twin without and with its lock.
+
+        For each store, `repeats` races of `threads` adds against the minimal twin's
+        unlocked add, its locked add and the shop. Returns one dict per store.
+        """
+        wanted = self.pick(threads, offset=3)
+        figures = []
+        for store in stores:
+            twin = Server.for_app(
+                "twin",
+                env=self.store_env(store),
+                workers=self.workers_for(store),
+                name=f"lock-twin-{store}",
+                log_dir=self.stage.log_dir,
+            )
+            shop = self.server(store, f"lock-shop-{store}")
+            lost = {"unlocked twin": 0, "locked twin": 0, "shop": 0}
+            errors: list[int] = []
+            with self.servers(twin, shop):
+                targets = {
+                    "unlocked twin": (twin, "/twin/cart/add-unlocked/"),
+                    "locked twin": (twin, "/twin/cart/add/"),
+                    "shop": (shop, "/cart/add/"),
+                }
+                for _ in range(repeats):
+                    for name, (server, path) in targets.items():
+                        csrf = "/twin/cart/" if server is twin else ""
+                        _, visitors = self.race(server, wanted, add_path=path, csrf_path=csrf)
+                        held = visitors[0].twin_cart() if server is twin else None
+                        if held is None:
+                            _, seen = visitors[0].cart(wanted)
+                            held = {p.id for p in seen}
+                        lost[name] += sum(p.id not in held for p in wanted)
+                        errors += [s for v in visitors for s in v.server_errors]
+            self.log(f"lost_without_lock/{STORE_LABELS[store]}: {lost}")
+            figures.append(
+                {
+                    "store": STORE_LABELS[store],
+                    "adds": threads * repeats,
+                    "lost": lost,
+                    "server_errors": len(errors),
+                }
+            )
+        return figures
+
     def _concurrent_adds(self, store: str, expected: str, threads: int) -> DrillOutcome:
         label = STORE_LABELS[store]
         wanted = self.pick(threads, offset=3)
         with self.servers(self.server(store, f"concurrent-{store}")) as (server,):
-            first = WebVisitor(server.url)
-            first.add(self.products[0])  # the session exists before the race
-            visitors = [WebVisitor(server.url, jar=first.http.cookies) for _ in wanted]
-            barrier = threading.Barrier(len(visitors))
-            statuses: list[int] = []
-
-            def add(visitor: WebVisitor, product: Product) -> None:
-                barrier.wait(timeout=10)
-                statuses.append(visitor.add(product))
-
-            workers = [
-                threading.Thread(target=add, args=(v, p), daemon=True)
-                for v, p in zip(visitors, wanted, strict=True)
-            ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join(timeout=30)
+            statuses, (first, *visitors) = self.race(server, wanted)
             status, seen = first.cart(wanted)
             errors = [s for v in visitors for s in v.server_errors] + first.server_errors
             return cart_drill(

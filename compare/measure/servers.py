@@ -15,8 +15,9 @@ Interface::
 
 `serve(app, *, port=0, env=None, workers=2, name="", log_dir=None, timeout=30)`
 starts the app (a key of `APPS`: "shop" runs `gunicorn config.wsgi`, "bare" the
-bare baseline of compare/bare/), waits until it answers, yields the running
-`Server` and stops it on the way out, also on error. `port=0` picks a free
+bare baseline of compare/bare/, "twin" the shop's minimal twins), waits until
+it answers, yields the running `Server` and stops it on the way out, also on
+error. `port=0` picks a free
 port: the first free one of `MEASURE_PORTS` ("18200-18299") when that variable
 is set, otherwise any. Settings are environment variables: `server_env(env)`
 starts from this process's environment without the variables that would change
@@ -83,6 +84,8 @@ class App:
 APPS = {
     "shop": App("config.wsgi:application", "config.settings", "/cart/"),
     "bare": App("compare.bare.wsgi:application", "compare.bare.settings", "/bare/"),
+    # The minimal twins of the shop's add-to-cart, on the shop's own database and store.
+    "twin": App("compare.bare.wsgi:application", "compare.bare.twin_settings", "/twin/cart/"),
 }
 
 
@@ -135,6 +138,8 @@ def server_env(env: dict[str, str] | None = None, *, app: str = "shop") -> dict[
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         CART_TOKEN_KEYS=new_key("bench1"),
         LOG_LEVEL="ERROR",
+        # Orders placed by a measurement confirm to nobody: no mail server of the user's is used.
+        EMAIL_BACKEND="dummy",
         PYTHONUNBUFFERED="1",
     )
     base.update(env or {})
@@ -183,6 +188,7 @@ class Server:
     name: str = "server"
     log_dir: Path | None = None
     ready_path: str = "/"
+    app: str = ""  # a key of APPS; then a new `env` on restart goes through `server_env`
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @classmethod
@@ -191,7 +197,11 @@ class Server:
         spec = APPS[app]
         kwargs.setdefault("name", app)
         return cls(
-            env=server_env(env, app=app), wsgi=spec.wsgi, ready_path=spec.ready_path, **kwargs
+            env=server_env(env, app=app),
+            wsgi=spec.wsgi,
+            ready_path=spec.ready_path,
+            app=app,
+            **kwargs,
         )
 
     @property
@@ -300,7 +310,7 @@ class Server:
     def restart(self, *, env: dict[str, str] | None = None) -> Server:
         self.stop()
         if env is not None:
-            self.env = env
+            self.env = server_env(env, app=self.app) if self.app else env
         wait_port_free(self.port)
         return self.start()
 

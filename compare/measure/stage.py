@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,36 +19,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import dj_database_url
+from django.db import DEFAULT_DB_ALIAS, connections
+
 from .servers import BASE_DIR, new_key, server_env
 
 BENCH_STOCK = 1_000_000
 
 
+BENCH_ALIAS = "bench"
+
+
 class BenchDatabase:
-    """Plain DB-API access to the throwaway database (SQLite file or PostgreSQL)."""
+    """The throwaway database as a Django connection alias ("bench"), added while a run lasts.
 
-    def __init__(self, url: str) -> None:
+    Django's own cursor takes the `%s` placeholders on every backend; the
+    user's `default` database is never used for it.
+    """
+
+    def __init__(self, url: str, alias: str = BENCH_ALIAS) -> None:
         self.url = url
-        self.vendor = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        self.alias = alias
+        if connections.settings.get(alias, {}).get("NAME") != self.name:
+            self.close()
+            config = dj_database_url.parse(url)
+            if config["ENGINE"].endswith("sqlite3"):
+                config["OPTIONS"] = {"timeout": 20}  # the servers write to it meanwhile
+            # Django fills in the defaults of every setting of a connection.
+            configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, alias: config})
+            connections.settings[alias] = configured[alias]
 
-    def connect(self):
-        if self.vendor == "sqlite":
-            return contextlib.closing(sqlite3.connect(urlsplit(self.url).path, timeout=20))
-        import psycopg
+    @property
+    def name(self) -> str:
+        return str(dj_database_url.parse(self.url)["NAME"])
 
-        return psycopg.connect(self.url, autocommit=True)
+    @property
+    def connection(self):
+        return connections[self.alias]
+
+    @property
+    def vendor(self) -> str:
+        return self.connection.vendor
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.connect() as conn:
-            cursor = conn.cursor()
-            cursor.execute(sql if self.vendor == "postgresql" else sql.replace("%s", "?"), params)
-            rows = cursor.fetchall() if cursor.description else []
-            if self.vendor == "sqlite":
-                conn.commit()
-            return rows
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
 
     def execute(self, sql: str, params: tuple = ()) -> None:
         self.query(sql, params)
+
+    def close(self) -> None:
+        """Close this thread's connection to it (the database itself stays)."""
+        if self.alias in connections.settings:
+            connections[self.alias].close()
 
 
 def static_manifest_is_current() -> bool:
@@ -130,7 +153,7 @@ class Stage:
         result = subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
-            env=self.env(),
+            env=server_env(self.env()),
             capture_output=True,
             text=True,
             check=False,
@@ -158,22 +181,23 @@ class Stage:
         store: str = "db",
         redis: bool = False,
         token_keys: str | None = None,
-        settings: str = "config.settings",
+        settings: str = "",  # by default the settings of the app that is started
     ) -> dict[str, str]:
-        """The environment of one benchmark server (DEBUG off, throwaway keys and DB)."""
+        """What one benchmark server sets (DEBUG off, throwaway keys and DB), for `server_env`."""
         env = {
-            "DJANGO_SETTINGS_MODULE": settings,
             "DJANGO_DEBUG": "1" if self.debug else "0",
             "DJANGO_SECRET_KEY": self.secret_key,
             "CART_TOKEN_KEYS": token_keys or self.token_keys,
             "SESSION_STORE": store,
             "CACHE_KEY_PREFIX": self.redis_prefix,
         }
+        if settings:
+            env["DJANGO_SETTINGS_MODULE"] = settings
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         if redis and self.redis_url:
             env["REDIS_URL"] = self.redis_url
-        return server_env(env)
+        return env
 
     # --- Redis ------------------------------------------------------------------
 
@@ -199,6 +223,8 @@ class Stage:
     def cleanup(self) -> None:
         with contextlib.suppress(Exception):
             self.drop_redis_keys()
+        if self.database_url:
+            self.db.close()
         if self._created_pg_database:
             import psycopg
 

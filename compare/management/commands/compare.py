@@ -7,6 +7,7 @@ is never touched; only the results are saved, where /admin/compare/ reads them.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -23,22 +24,13 @@ from django.core.management.base import BaseCommand, CommandError
 from compare.measure import report
 from compare.measure.clients import ApiScript, Product, WebVisitor
 from compare.measure.drills import STORE_LABELS, Drills
-from compare.measure.load import Scenario, ScenarioResult, run_scenario
-from compare.measure.servers import Server, ServerError
+from compare.measure.load import ScenarioResult, run_scenario
+from compare.measure.rounds import BARE, Run, median_of_rounds, plan
+from compare.measure.servers import Server, ServerError, serve
 from compare.measure.stage import Stage, static_manifest_is_current
 
 STORES = ("db", "redis", "signed_cookies")
-
-BARE = Scenario("bare", "baseline", "bare Django view", "BareView", ("bare: django view",))
-DRF_BARE = Scenario("drf_bare", "baseline", "bare DRF view", "BareDrfView", ("bare: drf view",))
-API_ADD = Scenario(
-    "api_add", "api", "API add-to-cart", "ApiShopper", ("api: add to cart",), ("add",)
-)
-API_JOURNEY = Scenario("api_journey", "api", "API shopper journey", "ApiShopper", (), ("journey",))
-WEB_ADD = Scenario(
-    "web_add", "web", "web add-to-cart", "WebShopper", ("web: add to cart",), ("add",)
-)
-WEB_JOURNEY = Scenario("web_journey", "web", "web shopper journey", "WebShopper", (), ("journey",))
+ADDS_PER_VISITOR = 90  # as compare/measure/locustfile.py (never imported here)
 
 
 class Command(BaseCommand):
@@ -49,13 +41,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--seconds", type=int, default=12, help="Length of each load scenario (default 12)."
+            "--seconds",
+            type=int,
+            default=6,
+            help="Length of each load scenario in each round (default 6).",
+        )
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="Rounds of every scenario, interleaved; figures are their medians (default 3).",
+        )
+        parser.add_argument(
+            "--lines",
+            type=_lines,
+            default=[1, 10, 50],
+            help="Cart sizes of the add-only scenarios, comma separated (default 1,10,50).",
         )
         parser.add_argument(
             "--users", type=int, default=10, help="Concurrent locust users (default 10)."
         )
         parser.add_argument(
-            "--only", choices=("benchmarks", "drills"), help="Run only one half of the command."
+            "--only",
+            choices=("benchmarks", "drills", "hidden-state"),
+            help="Run only one part of the command (hidden-state: what the API still keeps).",
         )
         parser.add_argument(
             "--stores",
@@ -110,8 +119,8 @@ class Command(BaseCommand):
         unknown = set(stores) - set(STORES)
         if unknown:
             raise CommandError(f"Unknown store(s) {', '.join(sorted(unknown))}: use {STORES}")
-        if options["seconds"] < 3 or options["users"] < 1:
-            raise CommandError("--seconds must be at least 3 and --users at least 1.")
+        if options["seconds"] < 3 or options["users"] < 1 or options["rounds"] < 1:
+            raise CommandError("--seconds must be at least 3, --users and --rounds at least 1.")
 
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         stage = Stage(
@@ -183,14 +192,23 @@ class Command(BaseCommand):
 
         results: list[ScenarioResult] = []
         outcomes = []
-        if options["only"] != "drills":
+        if options["only"] in (None, "benchmarks"):
             self.say(
                 f"\nBenchmarks: {seconds} s each, {users} users, load generator on this machine"
             )
             results = self.benchmarks(
                 stage, servers, stores, products, products_file, options, notes
             )
-        if options["only"] != "benchmarks":
+            notes.append(self.machine_note(results, environment))
+            locking = [s for s in ("db", "redis") if s in stores]
+            if locking:
+                self.say(
+                    "\nThe session lock: simultaneous adds to one session, with and without it"
+                )
+                drills = Drills(stage, products, log=lambda line: self.say(f"  {line}"))
+                drills.workers = options["workers"]
+                environment["lock"] = drills.lost_without_lock(locking)
+        if options["only"] in (None, "drills"):
             self.say("\nFault drills")
             drills = Drills(stage, products, log=lambda line: self.say(f"  {line}"))
             drills.workers = options["workers"]
@@ -211,118 +229,198 @@ class Command(BaseCommand):
                         f"{outcome.store or '-':<20} expected {outcome.expected}, "
                         f"saw {outcome.observed}"
                     )
+        hidden = ""
+        if options["only"] in (None, "hidden-state"):
+            hidden, environment["hidden_state"], more = self.hidden_state(
+                stage, servers, products, products_file, options, results
+            )
+            outcomes += more
         if skipped:
             environment["skipped"] = skipped
         text = report.render(
-            results=results, outcomes=outcomes, skipped=skipped, notes=notes, header=header
+            results=results,
+            outcomes=outcomes,
+            skipped=skipped,
+            notes=notes,
+            header=header,
+            lock=environment.get("lock", []),
         )
-        return text, results, outcomes, environment
+        return text + hidden, results, outcomes, environment
+
+    def hidden_state(self, stage, servers, products, products_file, options, results):
+        """Revocation modes under load, replay, fork and staleness drills (hidden_state.py)."""
+        from compare.measure import hidden_state
+
+        self.say("\nWhat the stateless channel still keeps")
+        baseline = next((r for r in results if r.scenario.key == BARE.key), None)
+        if baseline is None:
+            with serve(
+                "bare",
+                env=stage.env(settings="compare.bare.settings"),
+                workers=options["workers"],
+                log_dir=stage.log_dir,
+            ) as bare:
+                baseline = run_scenario(
+                    BARE,
+                    bare,
+                    store="",
+                    seconds=options["seconds"],
+                    users=options["users"],
+                    work_dir=stage.tmp,
+                    progress=self.progress_bar(BARE.title, options["seconds"]),
+                )
+                self.done(BARE.title, baseline)
+        part = hidden_state.HiddenState(
+            stage,
+            products,
+            seconds=options["seconds"],
+            users=options["users"],
+            workers=options["workers"],
+            log=lambda line: self.say(f"  {line}"),
+            products_file=products_file,
+            progress=self.progress_bar,
+        )
+        figures = part.revocation(baseline)
+        outcomes, kept = part.drills()
+        for outcome in outcomes:
+            self.say(
+                f"  {'PASS' if outcome.passed else 'FAIL'}  {outcome.drill:<15} "
+                f"{outcome.store:<20} expected {outcome.expected}, saw {outcome.observed}"
+            )
+        text = hidden_state.render(figures, outcomes, kept)
+        return text, hidden_state.as_json(figures, kept), outcomes
 
     def benchmarks(self, stage, servers, stores, products, products_file, options, notes):
+        """Every scenario of `rounds.plan`, interleaved; the medians of the rounds."""
         seconds, users, workers = options["seconds"], options["users"], options["workers"]
-        results: list[ScenarioResult] = []
+        pool: dict[tuple[str, str], Server] = {}
 
-        def measure(scenario: Scenario, server: Server, store: str = "") -> ScenarioResult:
-            label = scenario.title + (f" ({STORE_LABELS[store]})" if store else "")
-            result = run_scenario(
-                scenario,
-                server,
-                store=STORE_LABELS.get(store, ""),
-                seconds=seconds,
-                users=users,
-                work_dir=stage.tmp,
-                products_file=products_file,
-                progress=self.progress_bar(label, seconds),
+        def server_for(run: Run) -> Server:
+            app, store = run.server
+            if (app, store) not in pool:
+                env = store_env(stage, store or "db")
+                name = f"{app}-{store}" if store else app
+                server = Server.for_app(
+                    app, env=env, workers=workers, name=name, log_dir=stage.log_dir
+                )
+                servers.append(server)
+                server.start()
+                if app != "bare":
+                    self.warm_up(server, products, twin=app == "twin")
+                pool[(app, store)] = server
+            return pool[(app, store)]
+
+        measured: list[tuple[Run, ScenarioResult]] = []
+        wrote: dict[str, tuple] | None = None
+        for run in plan(stores=stores, lines=options["lines"], rounds=options["rounds"]):
+            label = f"round {run.round + 1}: {run.scenario.title}"
+            label += (
+                f" ({STORE_LABELS[run.store]})"
+                if run.scenario.channel != "api" and run.store
+                else ""
             )
+            label += f", {run.lines} lines" if run.scenario.sized else ""
+            try:
+                server = server_for(run)
+                check_writes = run.scenario.key == "api_add" and wrote is None
+                before = self.written_state(stage) if check_writes else None
+                result = run_scenario(
+                    run.scenario,
+                    server,
+                    store=STORE_LABELS.get(run.store, ""),
+                    seconds=seconds,
+                    users=users,
+                    work_dir=stage.tmp,
+                    products_file=products_file,
+                    lines=run.lines or 2,
+                    progress=self.progress_bar(label, seconds),
+                )
+                if before is not None:
+                    after = self.written_state(stage)
+                    wrote = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+                    if wrote:
+                        result.failures += 1
+            except (ServerError, RuntimeError, TimeoutError) as error:
+                notes.append(f"{label} failed: {error}")
+                self.say(f"  {label} failed: {error}")
+                continue
             self.done(label, result)
-            results.append(result)
+            measured.append((run, result))
             if not server.running:
                 raise ServerError(f"{server.name} stopped during {label}")
-            return result
-
-        bare = Server.for_app(
-            "bare",
-            env=stage.env(settings="compare.bare.settings"),
-            workers=workers,
-            log_dir=stage.log_dir,
-        )
-        servers.append(bare)
-        bare.start()
-        baseline = measure(BARE, bare)
-        measure(DRF_BARE, bare)
-        bare.stop()
-
-        for index, store in enumerate(stores):
-            env = (
-                stage.env(store="cache", redis=True) if store == "redis" else stage.env(store=store)
+        for server in pool.values():
+            server.stop()
+        results = median_of_rounds(measured)
+        self.add_bytes(stage, stores, products, results)
+        if wrote:
+            notes.append(f"API add-to-cart run WROTE to the database or store: {wrote}")
+        elif wrote is not None:
+            notes.append(
+                "API add-to-cart run wrote nothing: the rows of every table (sessions "
+                "included), total stock, last product update and the run's Redis keys were "
+                "read before and after: unchanged."
             )
-            server = Server.for_app(
-                "shop", env=env, workers=workers, name=f"shop-{store}", log_dir=stage.log_dir
-            )
-            servers.append(server)
-            try:
-                server.start()
-                self.warm_up(server, products)
-                if index == 0:
-                    before = self.written_state(stage)
-                    api_add = measure(API_ADD, server)
-                    after = self.written_state(stage)
-                    changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
-                    if changes:
-                        api_add.failures += 1
-                        notes.append(
-                            f"API add-to-cart run WROTE to the database or store: {changes}"
-                        )
-                    else:
-                        notes.append(
-                            f"API add-to-cart run wrote nothing: rows of {len(before) - 3} "
-                            "tables (sessions included), total stock, last product update and "
-                            "the run's Redis keys read before and after: unchanged."
-                        )
-                    api_add.state_bytes, api_add.client_bytes = (
-                        0,
-                        self.token_bytes(server, products),
-                    )
-                    api_journey = measure(API_JOURNEY, server)
-                    api_journey.state_bytes, api_journey.client_bytes = (
-                        api_add.state_bytes,
-                        api_add.client_bytes,
-                    )
-                server_bytes, cookie_bytes = self.session_bytes(stage, server, store, products)
-                for scenario in (WEB_ADD, WEB_JOURNEY):
-                    result = measure(scenario, server, store)
-                    result.state_bytes, result.client_bytes = server_bytes, cookie_bytes
-            except (ServerError, RuntimeError, TimeoutError) as error:
-                notes.append(f"{STORE_LABELS[store]} scenarios failed: {error}")
-                self.say(f"  {STORE_LABELS[store]} scenarios failed: {error}")
-            finally:
-                server.stop()
+        self.benchmark_notes(results, notes)
+        return results
 
-        report.apply_ratios(results, baseline_rps=baseline.rps)
-        lost = sum(
-            n for r in results for message, n in r.errors.items() if "lost update" in message
+    def machine_note(self, results: list[ScenarioResult], environment: dict) -> str:
+        """How busy the machine was: load averages and the CPU other processes took."""
+        wall = sum(r.wall_seconds for r in results)
+        others = sum(r.others_cpu_seconds or 0.0 for r in results)
+        share = others / (wall * (os.cpu_count() or 1)) if wall else 0.0
+        environment["load_average_after"] = round(os.getloadavg()[0], 2)
+        environment["others_cpu_share"] = round(share, 3)
+        return (
+            f"Machine: load average {environment['load_average_before']} before the "
+            f"benchmarks, {environment['load_average_after']} after; other processes took "
+            f"{share:.0%} of the machine's CPU while they ran"
+            + (" (busy: compare CPU per request, not req/s)" if share > 0.15 else "")
+            + "."
         )
+
+    def add_bytes(self, stage, stores, products, results) -> None:
+        """What the server keeps and what the client carries for a 3-line cart."""
+        for store in stores:
+            env = store_env(stage, store)
+            with Server.for_app("shop", env=env, workers=1, log_dir=stage.log_dir) as server:
+                held = self.session_bytes(stage, server, store, products)
+                token = self.token_bytes(server, products)
+            for result in results:
+                if result.store == STORE_LABELS[store] and result.scenario.channel == "web":
+                    result.state_bytes, result.client_bytes = held
+                elif result.scenario.channel == "api":
+                    result.state_bytes, result.client_bytes = 0, token
+
+    def benchmark_notes(self, results: list[ScenarioResult], notes: list[str]) -> None:
+        lost = sum(r.lost_updates for r in results)
         notes.append(
-            f"Lost updates: {lost}. Every API add answer is checked for the added unit; web "
-            "carts are checked on the cart page after every 50 adds and in every journey."
+            f"Lost updates under load: {lost}. Every API add answer is checked for the added "
+            f"unit; web carts are checked after every {ADDS_PER_VISITOR} adds of a visitor."
         )
         for result in results:
             if result.errors:
                 sample = "; ".join(f"{n} x {msg}" for msg, n in list(result.errors.items())[:3])
                 notes.append(f"errors in {result.scenario.title} ({result.store or '-'}): {sample}")
         notes.append(
-            "ratio = the scenario's requests per second / the bare Django view's, same run, same "
-            "machine; CPU = user+system time of the gunicorn workers / every request served."
+            "ratio = the scenario's requests per second / the bare Django view's in the same "
+            "round, median of the rounds [lowest-highest]; CPU = user+system time of the "
+            "gunicorn workers / every request they served (setup adds and cart checks "
+            "included), median of the rounds. The add-only scenarios first build a cart of "
+            "the given lines, then add units of its products (the cart keeps its size)."
         )
         notes.append(
-            "Journeys: req/s and latencies over every request of the journey (browse, product "
-            "pages, 3 adds, cart, checkout, order page)."
+            "Journeys (first round only): req/s and latencies over every request of the "
+            "journey (browse, product pages, 3 adds, cart, checkout, order page)."
         )
-        return results
 
-    def warm_up(self, server: Server, products: list[Product]) -> None:
+    def warm_up(self, server: Server, products: list[Product], *, twin: bool = False) -> None:
         """A few requests so each worker has imported its views and opened its connection."""
         for _ in range(6):
+            if twin:
+                web = WebVisitor(server.url, add_path="/twin/cart/add/", csrf_path="/twin/cart/")
+                web.add(products[0])
+                web.twin_cart()
+                continue
             web, api = WebVisitor(server.url), ApiScript(server.url)
             web.add(products[0])
             web.cart(products[:1])
@@ -402,6 +500,23 @@ class Command(BaseCommand):
             f"load average before the run: {env['load_average_before']} "
             "(other work on the machine lowers every figure)"
         )
+
+
+def store_env(stage: Stage, store: str) -> dict[str, str]:
+    """The server settings for one of STORES: redis is the cache store on REDIS_URL."""
+    if store == "redis":
+        return stage.env(store="cache", redis=True)
+    return stage.env(store=store)
+
+
+def _lines(value: str) -> list[int]:
+    try:
+        lines = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("--lines takes whole numbers, e.g. 1,10,50") from None
+    if not lines or not all(1 <= n <= 50 for n in lines):
+        raise argparse.ArgumentTypeError("--lines takes cart sizes from 1 to 50, e.g. 1,10,50")
+    return lines
 
 
 def _raise_interrupt(signum, frame):

@@ -101,6 +101,10 @@ if not DEBUG:
         )
 elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
+# Older (or not yet used) keys that still verify signatures (sessions, signed cookies) but
+# never sign: the way to roll DJANGO_SECRET_KEY across a fleet, as the README describes.
+# https://docs.djangoproject.com/en/stable/ref/settings/#secret-key-fallbacks
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -241,6 +245,9 @@ if _session_store not in STORES:
 SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# signed_cookies: browsers drop a cookie past 4096 bytes (name + value), so a cart
+# change that would grow the session cookie past this is refused with a message.
+SESSION_COOKIE_MAX_BYTES = env_int("SESSION_COOKIE_MAX_BYTES", 4096)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -259,6 +266,8 @@ ANONYMOUS_ORDER_MAX_TOTAL = Decimal(os.environ.get("ANONYMOUS_ORDER_MAX_TOTAL", 
 # Cart tokens of the API: "kid:secret" pairs, comma separated; the first signs,
 # every one verifies. Empty with DEBUG on: a key derived from SECRET_KEY.
 CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
+# Pairs that verify and never sign: a fleet learns a new key here before any instance signs.
+CART_TOKEN_VERIFY_KEYS = os.environ.get("CART_TOKEN_VERIFY_KEYS", "")
 # How a token is ended before its exp: none, denylist, user-version or short-ttl
 # (README, "Ending a token"). Logged-in tokens are always checked against the
 # account (password, active, login version), whatever the mode.

@@ -111,7 +111,7 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
         "item_count": priced.item_count,
         "expires_at": timestamp(exp),
         "notices": [
-            {"product_id": n.product_id, "code": n.code.value, "message": n.message}
+            {"product_id": n.product_id, "code": str(n.code), "message": n.message}
             for n in priced.notices
         ],
     }
@@ -143,7 +143,11 @@ class CartLineSerializer(serializers.Serializer):
 
 class NoticeSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
-    code = serializers.ChoiceField(choices=[code.value for code in NoticeCode])
+    code = serializers.ChoiceField(
+        choices=[code.value for code in NoticeCode],
+        help_text="`merge_*`: what merging the account's saved cart at login changed "
+        "(product_id 0 when the notice is about the whole cart).",
+    )
     message = serializers.CharField()
 
 
@@ -157,6 +161,20 @@ class CartSerializer(serializers.Serializer):
     notices = NoticeSerializer(
         many=True, help_text="Lines the server dropped or reduced (product gone, stock low)."
     )
+
+
+class LogoutAnswerSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["none", "denylist", "user-version", "short-ttl"])
+    ended = serializers.ChoiceField(
+        choices=["cart", "login", "nothing"],
+        help_text="`cart`: every token of this cart; `login`: every logged-in token of the "
+        "user; `nothing`: the server keeps no state it could change.",
+    )
+    until = serializers.DateTimeField(
+        help_text="Revoked until (denylist), or when this token expires."
+    )
+    cart_saved_to_account = serializers.BooleanField()
 
 
 class CartAnswerSerializer(serializers.Serializer):
@@ -188,6 +206,7 @@ class CheckoutConflictSerializer(serializers.Serializer):
             "products_unavailable",
             "prices_changed",
             "empty_cart",
+            "order_too_large",
         ]
     )
     shortages = ShortageSerializer(many=True, required=False)

@@ -7,6 +7,7 @@ and goes out in the answer's token.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from decimal import Decimal
@@ -23,6 +24,7 @@ from rest_framework import exceptions, generics
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from shop.account_cart import merge_at_login, save_at_logout
 from shop.cart import Cart, CartError
 from shop.cart_rules import NotForSale, NotInCart, add_to_cart, remove_from_cart, set_in_cart
 from shop.checkout import (
@@ -35,9 +37,11 @@ from shop.checkout import (
     ProductsUnavailable,
     place_order,
 )
+from shop.limits import TooManyCheckouts
 from shop.models import Order, Product
 from shop.pricing import PricedCart, fetch_for_pricing, price_cart
 
+from . import revocation
 from . import serializers as s
 from .authentication import TokenRejected
 from .pagination import PagePagination
@@ -54,7 +58,7 @@ from .schema import (
     TOKEN_ERRORS,
     TOO_LARGE,
 )
-from .tokens import CartToken, TokenError, encode_cart, expiry, new_cid
+from .tokens import CartToken, Login, TokenError, duration, encode_cart, expiry, new_cid
 
 # --- Catalogue ------------------------------------------------------------------------
 
@@ -115,25 +119,31 @@ class ProductDetailView(StatelessMixin, generics.RetrieveAPIView):
 # --- The cart -----------------------------------------------------------------------
 
 
-def _current(token: CartToken | None) -> tuple[Cart, str, int | None, int | None]:
-    """The request's cart, its id, user and first issue; a new empty cart without a token."""
+def _current(token: CartToken | None) -> tuple[Cart, str, Login | None, int | None]:
+    """The request's cart, its id, login and first issue; a new empty cart without a token."""
     if token is None:
         return Cart(), new_cid(), None, None
-    return token.cart, token.cid, token.sub, token.orig_iat
+    return token.cart, token.cid, token.login, token.orig_iat
 
 
 def cart_answer(
     *,
     priced: PricedCart,
     cid: str,
-    sub: int | None,
+    login: Login | None,
     orig_iat: int | None,
     status: int = HTTPStatus.OK,
+    notices: list | None = None,
 ) -> Response:
-    """`{"token", "cart"}` with a re-issued token (fresh `exp`) for the priced, cleaned cart."""
+    """`{"token", "cart"}` with a re-issued token (fresh `exp`) for the priced, cleaned cart.
+
+    `notices` (from the merge at login) come before pricing's own.
+    """
+    if notices:
+        priced = dataclasses.replace(priced, notices=[*notices, *priced.notices])
     now = int(time.time())
     try:
-        token = encode_cart(cart=priced.cart, cid=cid, sub=sub, orig_iat=orig_iat, now=now)
+        token = encode_cart(cart=priced.cart, cid=cid, login=login, orig_iat=orig_iat, now=now)
     except TokenError as error:
         # The cart's lifetime ended between reading the token and answering.
         raise TokenRejected(error) from error
@@ -170,14 +180,14 @@ def change(request, product_id: int, rule, *args, read: bool = True) -> Response
     The products are read once, for the rule and for pricing alike; with `read` off the
     rule needs none (removing a line) and pricing reads what is left, if anything.
     """
-    cart, cid, sub, orig_iat = _current(request.auth)
+    cart, cid, login, orig_iat = _current(request.auth)
     products = fetch_for_pricing([*cart.product_ids, product_id]) if read else None
     try:
         cart = rule(cart, product_id, *args, products or {})
     except CartError as error:
         raise refused(error) from error
     priced = price_cart(cart, products=products)
-    return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
+    return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
 
 
 CART_CONFLICT = OpenApiResponse(
@@ -198,8 +208,8 @@ class CartView(StatelessAPIView):
         responses={200: CART_ANSWER, **TOKEN_ERRORS},
     )
     def get(self, request):
-        cart, cid, sub, orig_iat = _current(request.auth)
-        return cart_answer(priced=price_cart(cart), cid=cid, sub=sub, orig_iat=orig_iat)
+        cart, cid, login, orig_iat = _current(request.auth)
+        return cart_answer(priced=price_cart(cart), cid=cid, login=login, orig_iat=orig_iat)
 
     @extend_schema(
         summary="Start a new, empty cart",
@@ -208,11 +218,11 @@ class CartView(StatelessAPIView):
         responses={201: CART_ANSWER, **TOKEN_ERRORS},
     )
     def post(self, request):
-        sub = request.auth.sub if request.auth else None
+        login = request.auth.login if request.auth else None
         return cart_answer(
             priced=PricedCart(cart=Cart()),
             cid=new_cid(),
-            sub=sub,
+            login=login,
             orig_iat=None,
             status=HTTPStatus.CREATED,
         )
@@ -319,12 +329,16 @@ def _conflict(error: CheckoutError) -> Response:
         body["product_ids"] = error.product_ids
     if isinstance(error, PricesChanged):
         body["total"] = str(error.actual)
+    if isinstance(error, TooManyCheckouts):
+        body["limit"] = error.limit
+        headers = {"Retry-After": str(error.retry_after)}
+        return Response(body, status=HTTPStatus.TOO_MANY_REQUESTS, headers=headers)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
-def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
+def _checkout_answer(order: Order, *, login: Login | None, status: int) -> Response:
     order = Order.objects.prefetch_related("lines").get(pk=order.pk)
-    fresh = cart_answer(priced=PricedCart(cart=Cart()), cid=new_cid(), sub=sub, orig_iat=None)
+    fresh = cart_answer(priced=PricedCart(cart=Cart()), cid=new_cid(), login=login, orig_iat=None)
     body = {"order": s.OrderSerializer(order).data, **fresh.data}
     return Response(body, status=status)
 
@@ -336,6 +350,7 @@ def place_token_order(
     user=None,
     key: str = "",
     expected_total: Decimal | None = None,
+    address: str | None = None,
 ) -> Order:
     """The shop's checkout of the token's cart; the API then records the token's size on
     the order (a figure of the comparison page, not part of the order)."""
@@ -347,6 +362,7 @@ def place_token_order(
         cart_id=token.cid,
         idempotency_key=key,
         expected_total=expected_total,
+        address=address,
     )
     Order.objects.filter(pk=order.pk).update(token_bytes=token.size)
     order.token_bytes = token.size
@@ -384,7 +400,13 @@ def place_token_order(
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
             "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
-            "the `expected_total` sent (`prices_changed`, with the new `total`).",
+            "the `expected_total` sent (`prices_changed`, with the new `total`), or over a limit "
+            "of one order (`order_too_large`: units of a product, value without an account).",
+        ),
+        429: OpenApiResponse(
+            ERR,
+            "`too_many_checkouts`: this address or account placed its orders for the window "
+            "(`limit`); retry after `Retry-After` seconds.",
         ),
         **TOKEN_ERRORS,
     },
@@ -408,15 +430,20 @@ class CheckoutView(StatelessAPIView):
         customer = Customer(**serializer.validated_data)
         try:
             order = place_token_order(
-                token, customer=customer, user=user, key=key, expected_total=expected_total
+                token,
+                customer=customer,
+                user=user,
+                key=key,
+                expected_total=expected_total,
+                address=request.META.get("REMOTE_ADDR", ""),
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:
-                return _checkout_answer(error.order, sub=token.sub, status=HTTPStatus.OK)
+                return _checkout_answer(error.order, login=token.login, status=HTTPStatus.OK)
             return _conflict(error)
         except CheckoutError as error:
             return _conflict(error)
-        return _checkout_answer(order, sub=token.sub, status=HTTPStatus.CREATED)
+        return _checkout_answer(order, login=token.login, status=HTTPStatus.CREATED)
 
 
 # --- Identity --------------------------------------------------------------------------
@@ -427,8 +454,10 @@ class CheckoutView(StatelessAPIView):
     summary="Log in: the same cart, now carrying the user",
     description=(
         "Checks a username and password and answers with a token for the same cart (same "
-        "`cid`) carrying `sub`, the user id. Logging out is the client forgetting the token: "
-        "the server keeps nothing to delete, so a copied token stays valid until its `exp`."
+        "`cid`, merged with the cart saved with the account at its last logout) carrying "
+        "`sub`, the user id, `auth_time` and the login version `uv`. The login lasts "
+        "CART_LOGIN_MAX_AGE from now, however often the token is re-issued, and ends at once "
+        "with a password change or deactivation."
     ),
     request=s.LoginSerializer,
     responses={
@@ -460,7 +489,87 @@ class LoginView(StatelessAPIView):
                 "Wrong username or password.", code="invalid_credentials"
             )
         cart, cid, _, orig_iat = _current(request.auth)
-        return cart_answer(priced=price_cart(cart), cid=cid, sub=user.pk, orig_iat=orig_iat)
+        merged = merge_at_login(user_id=user.pk, cart=cart)
+        login = Login(sub=user.pk, auth_time=int(time.time()), uv=revocation.login_claim(user))
+        return cart_answer(
+            priced=price_cart(merged.cart),
+            cid=cid,
+            login=login,
+            orig_iat=orig_iat,
+            notices=merged.notices,
+        )
+
+
+LOGOUT_ANSWER = {
+    revocation.DENYLIST: "This cart is revoked on the server until {until}: this token and "
+    "every copy of it get 401 `revoked` from now on.",
+    revocation.USER_VERSION: "Every token logged in to this account, on every device, gets 401 "
+    "`login_ended` from now on.",
+    revocation.SHORT_TTL: "The server keeps nothing to revoke: forget this token; a copy stops "
+    "working at most {ttl} after its last use (at {exp} for this one).",
+    revocation.NONE: "The server keeps nothing to revoke: forget this token; a copy keeps "
+    "working until it expires at {exp}.",
+}
+
+
+@extend_schema(
+    tags=["identity"],
+    summary="Log out: end this token as far as CART_TOKEN_REVOCATION allows",
+    description=(
+        "`denylist`: the token's cart id is refused by every server until its last token "
+        "would have expired. `user-version`: every logged-in token of the user is refused "
+        "(an anonymous cart cannot be ended this way). `short-ttl` and `none`: nothing on "
+        "the server; the answer says until when a copy works. A logged-in cart is kept with "
+        "the account for the next login, on either channel."
+    ),
+    request=None,
+    responses={
+        200: OpenApiResponse(s.LogoutAnswerSerializer, "What was ended, and until when."),
+        401: OpenApiResponse(ERR, "No token, or a refused one: nothing to log out."),
+        431: TOKEN_431,
+    },
+)
+class LogoutView(StatelessAPIView):
+    def post(self, request):
+        token: CartToken | None = request.auth
+        if token is None:
+            raise exceptions.NotAuthenticated(
+                "Send the token to log out as `Authorization: Bearer <token>`.", code="no_token"
+            )
+        mode = revocation.mode()
+        saved = False
+        if token.sub is not None:
+            save_at_logout(user_id=token.sub, cart=token.cart)
+            saved = bool(token.cart)
+        ended, until = "nothing", None
+        if mode == revocation.DENYLIST:
+            until = revocation.revoke_cart(cid=token.cid, orig_iat=token.orig_iat)
+            ended = "cart"
+        elif mode == revocation.USER_VERSION and token.sub is not None:
+            revocation.end_logins(token.sub)
+            ended = "login"
+        explain = LOGOUT_ANSWER[mode]
+        if mode == revocation.USER_VERSION and token.sub is None:
+            explain = (
+                "This cart carries no login, so `user-version` cannot end it: "
+                + LOGOUT_ANSWER[revocation.NONE]
+            )
+        detail = explain.format(
+            until=s.timestamp(until) if until else "",
+            exp=s.timestamp(token.exp),
+            ttl=duration(settings.CART_TOKEN_TTL),
+        )
+        if saved:
+            detail += " Your cart is kept with your account for your next login."
+        return Response(
+            {
+                "detail": detail,
+                "mode": mode,
+                "ended": ended,
+                "until": s.timestamp(until) if until else s.timestamp(token.exp),
+                "cart_saved_to_account": saved,
+            }
+        )
 
 
 class HasUserToken(BasePermission):

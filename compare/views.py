@@ -130,7 +130,7 @@ def _count(value: int | None) -> str:
 
 
 def _money(value) -> str:
-    return f"{value:,.2f}"
+    return f"€{value:,.2f}"
 
 
 def _ago(when) -> str:
@@ -148,11 +148,17 @@ def _benchmark_figure(result) -> Figure:
         if result.cpu_us_per_request is not None
         else ""
     )
+    carried = ""
+    if result.state_bytes_per_cart is not None and result.client_bytes_per_cart is not None:
+        carried = (
+            f" · a 3-line cart: {result.state_bytes_per_cart:,} B on the server, "
+            f"{result.client_bytes_per_cart:,} B with each request"
+        )
     return Figure(
         charts.benchmark_label(result),
         f"{result.rps:,.0f} req/s",
-        f"manage.py compare, run #{result.run_id}",
-        f"p50 {result.p50_ms:,.1f} ms · p99 {result.p99_ms:,.1f} ms{ratio}{cpu}"
+        f"manage.py compare, run #{result.run_id} ({result.requests:,} requests)",
+        f"p50 {result.p50_ms:,.1f} ms · p99 {result.p99_ms:,.1f} ms{ratio}{cpu}{carried}"
         + (f" · {result.failures} errors" if result.failures else ""),
         "bad" if result.failures else "",
     )
@@ -170,7 +176,8 @@ DRILL_LABELS = {
 def _drill_figure(drill) -> Figure:
     observed = getattr(drill, "observed", "") or ("passed" if drill.passed else "failed")
     verdict = "✓ as predicted" if drill.passed else f"✗ predicted: {drill.expected}"
-    parts = [verdict, Truncator(drill.details.split(";")[0]).chars(90)]
+    # The drill's full details are in the drills table; a figure says what happened.
+    parts = [verdict]
     lost = drill.lost and drill.lost != "nothing"
     if lost:
         # "2 lines (Espresso…, …)": the count says enough here; the table below has the names.
@@ -473,6 +480,100 @@ def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
         return [], str(exc)
 
 
+@dataclass(frozen=True)
+class Section:
+    """One part of the page below the five rows, folded until the reader opens it."""
+
+    anchor: str
+    title: str
+    template: str
+    summary: str = ""
+    open: bool = False
+
+
+def page_sections(*, inspecting: bool) -> list[Section]:
+    """The parts below the five rows, in reading order; add one here to add it to the page."""
+    return [
+        Section(
+            "benchmarks",
+            "How the figures were measured",
+            "admin/compare/sections/benchmarks.html",
+            "the latest run of manage.py compare, and its throughput against the bare views",
+        ),
+        Section(
+            "drills",
+            "Every fault drill, in full",
+            "admin/compare/sections/drills.html",
+            "what each drill expected, observed, kept and lost",
+        ),
+        Section(
+            "orders",
+            "Orders per day",
+            "admin/compare/sections/orders.html",
+            "the last 30 days, by channel",
+        ),
+        Section(
+            "lab-results",
+            "The lab: the real topology on one machine",
+            "admin/compare/_lab.html",
+            "the latest run of each lab scenario (python manage.py lab)",
+        ),
+        Section(
+            "tradeoffs",
+            "Trade-offs without a number",
+            "admin/compare/sections/tradeoffs.html",
+            "revocation, logout, concurrent changes, what a client can read",
+        ),
+        Section(
+            "inspector",
+            "Token inspector",
+            "admin/compare/sections/inspector.html",
+            "paste an API cart token: what anyone holding it can read",
+            open=inspecting,
+        ),
+    ]
+
+
+def _plain(value) -> str:
+    """A run parameter as a person writes it: lists joined, no Python reprs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_plain(item)}" for key, item in value.items()) or "none"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_plain(item) for item in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+ENVIRONMENT_LABELS = {
+    "cpus": "CPU cores",
+    "cores": "CPU cores",
+    "cpu_model": "CPU",
+    "python": "Python",
+    "django": "Django",
+    "workers": "gunicorn workers per instance",
+    "worker_class": "gunicorn worker class",
+    "users": "locust users",
+    "seconds": "seconds per scenario",
+    "stores": "session stores",
+    "database": "throwaway database",
+    "redis": "Redis",
+    "bind": "servers on",
+    "debug": "DEBUG",
+    "load_generator": "load generator",
+    "load_average_before": "load average before the run",
+}
+
+
+def run_environment(run) -> list[tuple[str, str]]:
+    if run is None:
+        return []
+    return [
+        (ENVIRONMENT_LABELS.get(key, key.replace("_", " ")), _plain(value))
+        for key, value in (run.environment or {}).items()
+    ]
+
+
 # The page shows the same data as these admin pages; it needs the same permissions.
 REQUIRED_PERMISSIONS = {
     "shop.view_order": "“Can view order” (orders and revenue by channel)",
@@ -513,19 +614,21 @@ def compare_page(request):
         if token:
             form = TokenForm(initial={"token": token})
             inspection = inspect_token(token, users=users)
+    from .hidden_state import hidden_state_row  # it builds on this module's Figure and Row
+
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {
         **admin.site.each_context(request),
         "title": "Stateful vs stateless, measured on this deployment",
         "data": data,
-        "rows": comparison_rows(data, keys),
+        "rows": [*comparison_rows(data, keys), hidden_state_row(data)],
         "tradeoffs": TRADEOFFS,
         "key_problem": key_problem,
         "orders_chart": charts.daily_orders_chart(data.days),
         "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
-        "latency_chart": charts.latency_chart(data.benchmarks) if data.benchmarks else "",
-        "benchmark_rows": [(charts.benchmark_label(b), b) for b in data.benchmarks],
+        "run_environment": run_environment(data.run),
+        "sections": page_sections(inspecting=request.method == "POST" or inspection is not None),
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,

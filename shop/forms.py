@@ -69,12 +69,19 @@ class CheckoutForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"required": STALE, "invalid": STALE},
     )
-    name = forms.CharField(max_length=customer_rules.NAME_MAX_LENGTH, label="Full name")
-    email = forms.EmailField(max_length=customer_rules.EMAIL_MAX_LENGTH)
+    name = forms.CharField(
+        max_length=customer_rules.NAME_MAX_LENGTH,
+        label="Full name",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        max_length=customer_rules.EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     address = forms.CharField(
         max_length=customer_rules.ADDRESS_MAX_LENGTH,
         label="Delivery address",
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "street-address"}),
     )
 
     @staticmethod
@@ -99,8 +106,17 @@ class CheckoutForm(forms.Form):
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=True, help_text="For your order confirmations.")
-    first_name = forms.CharField(max_length=150, required=False, label="Name")
+    email = forms.EmailField(
+        required=True,
+        help_text="For your order confirmations and for resetting a forgotten password.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    first_name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Name",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()

@@ -17,7 +17,7 @@ from functools import cache
 
 from django.db import connection
 
-from .cart import Cart
+from .cart import Cart, max_quantity
 from .models import Product
 
 
@@ -34,13 +34,21 @@ class PricedLine:
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
 
+    @property
+    def max_quantity(self) -> int:
+        """The most of this product one cart may hold now: the stock, within the cart's limit."""
+        return max(min(self.stock, max_quantity()), self.quantity)
+
 
 class NoticeCode(StrEnum):
-    """What pricing changed in a cart; the API's `notices[].code` and the web's messages."""
+    """What the server changed in a cart (pricing, or the merge at login): `notices[].code`."""
 
     UNAVAILABLE = "unavailable"  # the product is gone or no longer sold: line removed
     SOLD_OUT = "sold_out"  # no stock left: line removed
     REDUCED = "reduced"  # less stock than the line asked for: quantity lowered
+    MERGE_CAPPED = "merge_capped"  # merging the account's cart at login hit a line's limit
+    MERGE_FULL = "merge_full"  # merging hit the cart's line limit
+    MERGE_STALE = "merge_stale"  # the account's saved cart was too old to merge
 
 
 @dataclass(frozen=True)

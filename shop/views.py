@@ -8,8 +8,10 @@ shop.session_cart.
 from __future__ import annotations
 
 from contextlib import suppress
+from http import HTTPStatus
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -29,6 +31,7 @@ from .cart import Cart, CartError
 from .cart_rules import add_to_cart, product_name, remove_from_cart, set_in_cart
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from .limits import TooManyCheckouts
 from .models import Category, Order, Product
 from .pictures import product_svg
 from .pricing import NoticeCode, PricedCart, fetch_for_pricing, price_cart
@@ -95,6 +98,18 @@ def _priced_session_cart(request) -> PricedCart:
         for notice in priced.notices:
             messages.warning(request, notice.message)
     return priced
+
+
+def _claim_session_orders(request, user) -> int:
+    """Give the orders placed anonymously in this session to the account that just logged in.
+
+    Whoever holds the session could already see those orders; from now on they are also in
+    the account's history ("My orders"). Orders of another account are never moved.
+    """
+    ids = [i for i in request.session.get(ORDERS_SESSION_KEY, []) if isinstance(i, int)]
+    if not ids:
+        return 0
+    return Order.objects.filter(pk__in=ids, user__isnull=True).update(user=user)
 
 
 def _remember_order(session, order: Order) -> None:
@@ -175,7 +190,8 @@ def product_picture(request, slug: str):
         raise Http404("No such product.")
     name, category_slug = found
     return HttpResponse(
-        product_svg(name=name, category_slug=category_slug), content_type="image/svg+xml"
+        product_svg(name=name, category_slug=category_slug, slug=slug),
+        content_type="image/svg+xml",
     )
 
 
@@ -328,6 +344,7 @@ def checkout(request):
             # One order per checkout form, however often it is sent (double click, retry).
             cart_id=f"web-{form.cleaned_data['checkout_id']}",
             expected_total=form.cleaned_data["expected_total"],
+            address=request.META.get("REMOTE_ADDR", ""),
         )
     except CartAlreadyOrdered as already:
         order = already.order
@@ -342,7 +359,11 @@ def checkout(request):
     except CheckoutError as error:
         messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
         priced = price_cart(load_cart(request.session))
-        return _checkout_page(request, _confirm_again(request, priced), priced)
+        page = _checkout_page(request, _confirm_again(request, priced), priced)
+        if isinstance(error, TooManyCheckouts):
+            page.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            page["Retry-After"] = str(error.retry_after)
+        return page
     else:
         messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
     _finish_checkout(request, order, ordered=priced.cart)
@@ -394,6 +415,12 @@ def order_history(request):
 # --- Accounts -----------------------------------------------------------------------
 
 
+def _say_claimed(request, count: int) -> None:
+    if count:
+        orders = "order you placed is" if count == 1 else f"{count} orders you placed are"
+        messages.info(request, f"The {orders} now in My orders.")
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
@@ -411,6 +438,7 @@ class LoginView(auth_views.LoginView):
             save_cart(self.request.session, merged.cart)
         response = super().form_valid(form)
         messages.success(self.request, f"Welcome back, {user.get_short_name() or user}.")
+        _say_claimed(self.request, _claim_session_orders(self.request, user))
         count = merged.cart.item_count
         if merged.saved_lines:
             messages.info(
@@ -438,6 +466,15 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, with the shop's email templates. The answer is the same whether
+    or not an account has the address, so the form does not tell who has an account."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    extra_email_context = {"shop_name": settings.SHOP_NAME}
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
@@ -447,5 +484,6 @@ def signup(request):
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+        _say_claimed(request, _claim_session_orders(request, user))
         return redirect(_safe_next(request) or reverse("shop:catalogue"))
     return render(request, "registration/signup.html", {"form": form, "next": _safe_next(request)})

@@ -51,8 +51,12 @@ def test_staff_logs_in_opens_the_comparison_and_inspects_a_token(
 
     assert page.locator("h1").inner_text() == "Stateful vs stateless, measured on this deployment"
     assert page.locator("#row-session").is_visible()
-    assert page.locator("svg[aria-labelledby^='orders-by-day']").is_visible()
+    chart = page.locator("svg[aria-labelledby^='orders-by-day']")
+    assert not chart.is_visible()  # details are one click away
+    page.locator("#orders > summary").click()
+    assert chart.is_visible()
 
+    page.locator("#inspector > summary").click()
     page.fill("#id_token", token)
     page.get_by_role("button", name="Inspect token").click()
     banner = page.locator(".verdict-banner")

@@ -8,8 +8,9 @@ history checker (compare/lab/history.py) compares each cart with its record.
 
 Replication is asynchronous, as Redis ships: the primary acknowledges a write
 before the replica has it, so a change acknowledged just before the kill can be
-lost on promotion. The API never talks to Redis (its cart is in the token):
-its errors and lost changes are expected to be 0.
+lost on promotion. The API never talks to Redis (its cart is in the token, and
+CART_TOKEN_REVOCATION is "none" as shipped): its errors and lost changes are
+expected to be 0. With the Redis denylist every API request would ask Redis too.
 """
 
 from __future__ import annotations

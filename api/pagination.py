@@ -29,7 +29,7 @@ class PagePagination(PageNumberPagination):
                 {
                     self.page_query_param: [
                         exceptions.ErrorDetail(
-                            "A page is one whole number of at least 1 (or leave `page` out "
+                            "A page is a whole number of at least 1 (or leave `page` out "
                             "for the first page).",
                             code="invalid_page",
                         )

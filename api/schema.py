@@ -200,6 +200,7 @@ def add_examples(result, generator, request, public):
                 prop["example"] = EXAMPLES_BY_SCHEMA[key]
             elif prop_name in EXAMPLES:
                 prop["example"] = EXAMPLES[prop_name]
+    return result
 
 
 # gunicorn's limit on the request line (method, path and query string), refused with

@@ -21,13 +21,19 @@ from pathlib import Path
 import django
 from django.core.management.base import BaseCommand, CommandError
 
-from compare.measure import report
-from compare.measure.clients import ApiScript, Product, WebVisitor
-from compare.measure.drills import STORE_LABELS, Drills
-from compare.measure.load import ScenarioResult, run_scenario
-from compare.measure.rounds import BARE, Run, median_of_rounds, plan
-from compare.measure.servers import Server, ServerError, serve
-from compare.measure.stage import Stage, static_manifest_is_current
+try:
+    from compare.measure import report
+    from compare.measure.clients import ApiScript, Product, WebVisitor
+    from compare.measure.drills import STORE_LABELS, Drills
+    from compare.measure.load import ScenarioResult, run_scenario
+    from compare.measure.rounds import BARE, Run, median_of_rounds, plan
+    from compare.measure.servers import Server, ServerError, serve
+    from compare.measure.stage import Stage, static_manifest_is_current
+except ModuleNotFoundError as missing:  # `make run` installs the shop, not the measurement tools
+    raise SystemExit(
+        f"manage.py compare needs the measurement tools ({missing.name} is not installed): "
+        "run `make compare`, which installs them (requirements-dev.txt) and runs it."
+    ) from None
 
 STORES = ("db", "redis", "signed_cookies")
 ADDS_PER_VISITOR = 90  # as compare/measure/locustfile.py (never imported here)

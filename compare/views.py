@@ -21,6 +21,7 @@ from shop import stores
 
 from . import charts, figures
 from .inspector import inspect_token, sample_token
+from .lock_price import lock_prices
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
 INSPECTOR_MAX_CHARS = 200_000
@@ -484,6 +485,7 @@ def compare_page(request):
         "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
         "latency_chart": charts.latency_chart(data.benchmarks) if data.benchmarks else "",
         "benchmark_rows": [(charts.benchmark_label(b), b) for b in data.benchmarks],
+        "lock_prices": lock_prices(data.run, data.benchmarks),
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,

@@ -139,8 +139,10 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, previous)
         self.say("\n" + text)
         if not options["no_save"]:
+            # The page shows one cart size (the targets'); the printed report keeps them all.
+            lines = report.reference_lines(results)
             run = report.save(
-                results=results,
+                results=[r for r in results if not r.scenario.sized or r.lines == lines],
                 outcomes=outcomes,
                 report=text,
                 environment=environment,

@@ -43,7 +43,7 @@ compare: $(VENV)/.dev-installed
 
 ## lab: the real topology on one machine, one scenario after another (LAB_ARGS="--seconds 5";
 ## LAB_SCENARIOS="failover" for one); distance needs root for its namespaces and tc
-LAB_SCENARIOS ?= distance
+LAB_SCENARIOS ?= distance failover
 lab: $(VENV)/.dev-installed
 	$(PY) manage.py migrate --noinput
 	@status=0; for scenario in $(LAB_SCENARIOS); do \

@@ -121,11 +121,15 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
 
 class AddItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1
+    )
 
 
 class SetQuantitySerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=99, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=settings.CART_MAX_QUANTITY, help_text="0 removes the line."
+    )
 
 
 class CartLineSerializer(serializers.Serializer):
@@ -177,10 +181,16 @@ class ShortageSerializer(serializers.Serializer):
 class CheckoutConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
-        choices=["cart_already_ordered", "out_of_stock", "products_unavailable"]
+        choices=["cart_already_ordered", "out_of_stock", "products_unavailable", "prices_changed"]
     )
     shortages = ShortageSerializer(many=True, required=False)
     product_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="With `prices_changed`: the total now; send it as `expected_total` to accept it.",
+    )
 
 
 # --- Catalogue, checkout, identity ------------------------------------------------------
@@ -288,6 +298,17 @@ class CustomerSerializer(serializers.Serializer):
     name = NameField()
     email = TextEmailField(max_length=EMAIL_MAX_LENGTH)
     address = AddressField()
+
+
+class CheckoutSerializer(CustomerSerializer):
+    expected_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Optional: the total the buyer confirmed. If the prices now give another "
+        "total, nothing is ordered: 409 `prices_changed` with the new `total`.",
+    )
 
 
 class OrderLineSerializer(serializers.ModelSerializer):

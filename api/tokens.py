@@ -17,15 +17,13 @@ is ahead) and `exp` that far in the past. The absolute lifetime
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +32,7 @@ import jwt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from shop.cart import MAX_PRODUCT_ID, Cart, CartError
+from shop.cart import Cart, CartError
 from shop.errors import ExplainedError
 from shop.server_timing import timed
 
@@ -54,7 +52,10 @@ START_AGAIN = (
 _KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_MAX_ID = MAX_PRODUCT_ID  # ids and times are 64-bit integers in the database
+_JTI_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SUB_RE = re.compile(r"^[0-9]{1,19}$")
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last second a datetime holds
+MAX_USER_ID = 2**31 - 1  # the user table's id is a 32-bit integer (Django's AutoField)
 
 _decoder = jwt.PyJWT(
     options={
@@ -144,6 +145,14 @@ class LifetimeExceeded(TokenError):
 
 class NotYetValid(TokenError):
     code = "not_yet_valid"
+
+
+# Refusals decode_cart makes before it checks the signature (the token's bytes, its
+# header and the key it names); every other refusal comes from a signature that held.
+BEFORE_SIGNATURE = frozenset(
+    error.code
+    for error in (TokenTooLarge, MalformedToken, BadAlgorithm, UnsupportedHeader, UnknownKey)
+)
 
 
 # --- Keys ---------------------------------------------------------------------
@@ -245,10 +254,6 @@ class CartToken:
     def expires_at(self) -> datetime:
         return datetime.fromtimestamp(self.exp, tz=UTC)
 
-    @property
-    def lifetime_ends_at(self) -> datetime:
-        return datetime.fromtimestamp(self.orig_iat + settings.CART_TOKEN_MAX_AGE, tz=UTC)
-
 
 def duration(seconds: int) -> str:
     """`seconds` in words for people: "7 days", "1 day and 12 hours", "90 seconds"."""
@@ -325,31 +330,63 @@ def new_cart_token(*, sub: int | None = None) -> str:
     return encode_cart(cart=Cart(), cid=new_cid(), sub=sub)
 
 
-# --- Decoding -----------------------------------------------------------------
+# --- Reading a token's parts (not verified) --------------------------------------
+
+# What reading arbitrary JSON can raise besides PyJWT's own errors: nesting deeper
+# than the parser recurses, numbers too long to convert, a value of an unusable type.
+_UNREADABLE = (jwt.InvalidTokenError, ValueError, TypeError, RecursionError, OverflowError)
 
 
-def _b64json(segment: str, what: str) -> dict[str, Any]:
+def _unreadable(error: jwt.DecodeError, part: str) -> TokenError:
+    """PyJWT could not decode a part: a cut signature is a bad signature, the rest malformed."""
+    if "crypto padding" in str(error):  # PyJWT reads the signature part with the header
+        return BadSignature("The token's signature is cut short or damaged. " + START_AGAIN)
+    return MalformedToken(
+        f"The token's {part} is not base64url-encoded JSON; the token is damaged. " + START_AGAIN
+    )
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """The header as written in `token`, NOT verified (PyJWT's reading): for checks and display."""
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        value = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+        return jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise _unreadable(exc, "header") from exc
+    except jwt.InvalidTokenError as exc:  # PyJWT's own header rules: a string kid, crit
+        raise UnsupportedHeader(
+            f"The token's header is not accepted ({str(exc)[:80]}); cart tokens carry only "
+            "alg, typ and a string kid. " + START_AGAIN
+        ) from exc
+    except _UNREADABLE as exc:
+        raise MalformedToken("The token's header could not be read. " + START_AGAIN) from exc
+
+
+def read_claims(token: str) -> dict[str, Any]:
+    """The claims as written in `token`, NOT verified (PyJWT's reading): for display only."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except _UNREADABLE as exc:
         raise MalformedToken(
-            f"The token's {what} is not base64url-encoded JSON; the token is damaged. "
+            "The token's payload is not base64url-encoded JSON; the token is damaged. "
             + START_AGAIN
         ) from exc
-    if not isinstance(value, dict):
-        raise MalformedToken(f"The token's {what} is not a JSON object. " + START_AGAIN)
-    return value
 
 
 def inspect_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims as written in the token, NOT verified: for display only."""
-    _check_size_and_shape(token)
-    header_segment, payload_segment, _ = token.split(".")
-    return _b64json(header_segment, "header"), _b64json(payload_segment, "payload")
+    check_size_and_shape(token)
+    return read_header(token), read_claims(token)
 
 
-def _check_size_and_shape(token: Any) -> int:
+# --- Verifying ------------------------------------------------------------------
+#
+# decode_cart runs the steps in order, cheapest and least trusting first: size and
+# shape, header, signature and the registered claims (PyJWT), then CLAIM_CHECKS one
+# by one. A further rule is one more function in CLAIM_CHECKS.
+
+
+def check_size_and_shape(token: Any) -> int:
+    """The token's size in bytes, if it is a string of three base64url parts under the cap."""
     if not isinstance(token, str):
         raise MalformedToken("A cart token is a text string. " + START_AGAIN)
     size = len(token.encode("utf-8", "surrogatepass"))
@@ -367,13 +404,22 @@ def _check_size_and_shape(token: Any) -> int:
     return size
 
 
-def _check_header(header: dict[str, Any]) -> tuple[str, bytes]:
+def _shown(value: Any, length: int = 20) -> str:
+    """A short, printable rendering of a value from a token, whatever it is."""
+    text = value if isinstance(value, str) else type(value).__name__
+    return repr(text[:length])
+
+
+def _check_algorithm(header: dict[str, Any]) -> None:
     alg = header.get("alg")
     if alg != ALGORITHM:
         raise BadAlgorithm(
-            f"The token says it is signed with {str(alg)[:20]!r}; cart tokens are only "
+            f"The token says it is signed with {_shown(alg)}; cart tokens are only "
             f"accepted when signed with {ALGORITHM}. " + START_AGAIN
         )
+
+
+def _check_header_names(header: dict[str, Any]) -> None:
     extra = sorted(set(header) - ALLOWED_HEADERS)
     if extra:
         names = ", ".join(name[:20] for name in extra[:5])
@@ -383,14 +429,17 @@ def _check_header(header: dict[str, Any]) -> tuple[str, bytes]:
         )
     typ = header.get("typ", "JWT")
     if not isinstance(typ, str) or typ.upper() != "JWT":
-        raise UnsupportedHeader(f"The token's type {str(typ)[:20]!r} is not JWT. " + START_AGAIN)
+        raise UnsupportedHeader(f"The token's type {_shown(typ)} is not JWT. " + START_AGAIN)
+
+
+def _signing_key(header: dict[str, Any]) -> tuple[str, bytes]:
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise UnknownKey(
             "The token does not name its signing key (no 'kid' in its header). " + START_AGAIN
         )
     for known, secret in _keys():
-        if hmac.compare_digest(known, kid):
+        if hmac.compare_digest(known.encode(), kid.encode("utf-8", "surrogatepass")):
             return known, secret
     shown = kid[:32] if _KID_RE.match(kid) else "an unknown key id"
     raise UnknownKey(
@@ -399,24 +448,17 @@ def _check_header(header: dict[str, Any]) -> tuple[str, bytes]:
     )
 
 
-def _int_claim(claims: dict[str, Any], name: str) -> int:
-    value = claims[name]
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_ID:
-        raise InvalidClaim(f"The token's '{name}' claim is not a timestamp. " + START_AGAIN)
-    return value
+def check_header(header: dict[str, Any]) -> tuple[str, bytes]:
+    """The (kid, secret) that must have signed a token with this header, or a TokenError."""
+    _check_algorithm(header)
+    _check_header_names(header)
+    return _signing_key(header)
 
 
-@timed("token-verify")
-def decode_cart(token: str, *, now: int | None = None) -> CartToken:
-    """Verify `token` and return its cart, or raise a TokenError saying why not.
-
-    `now` defaults to the clock; the time claims get `leeway()` seconds of grace.
-    """
-    size = _check_size_and_shape(token)
-    header_segment = token.split(".", 1)[0]
-    kid, secret = _check_header(_b64json(header_segment, "header"))
+def _verified_claims(token: str, kid: str, secret: bytes) -> dict[str, Any]:
+    """The claims, once PyJWT has checked the signature, audience, issuer and required claims."""
     try:
-        claims = _decoder.decode(
+        return _decoder.decode(
             token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER
         )
     except jwt.InvalidSignatureError as exc:
@@ -438,30 +480,37 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
             f"This token was not issued by this shop (issuer is not {ISSUER!r}). " + START_AGAIN
         ) from exc
     except jwt.DecodeError as exc:
-        if "crypto padding" in str(exc):
-            raise BadSignature(
-                "The token's signature is cut short or damaged. " + START_AGAIN
-            ) from exc
-        raise MalformedToken(f"The token could not be read ({exc}). " + START_AGAIN) from exc
+        raise _unreadable(exc, "payload") from exc
     except jwt.InvalidAlgorithmError as exc:
         raise BadAlgorithm(f"Cart tokens must be signed with {ALGORITHM}. " + START_AGAIN) from exc
     except jwt.InvalidTokenError as exc:
-        raise InvalidClaim(f"The token is not valid: {exc}. " + START_AGAIN) from exc
-    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidClaim("The token's claims are not valid. " + START_AGAIN) from exc
+    except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise MalformedToken("The token could not be read. " + START_AGAIN) from exc
 
-    now = int(time.time()) if now is None else now
+
+def _int_claim(claims: dict[str, Any], name: str) -> int:
+    value = claims[name]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TIMESTAMP:
+        raise InvalidClaim(f"The token's '{name}' claim is not a timestamp. " + START_AGAIN)
+    return value
+
+
+def _check_version(claims: dict[str, Any], now: int) -> None:
     version = claims["v"]
-    if version != VERSION or isinstance(version, bool):
+    if type(version) is not int or version != VERSION:
+        shown = str(version)[:10] if type(version) is int else type(version).__name__
         raise UnsupportedVersion(
-            f"This cart token has format version {str(version)[:10]!r}; this server reads "
-            f"version {VERSION}. " + START_AGAIN
+            f"This cart token has format version {shown!r}; this server reads version "
+            f"{VERSION}. " + START_AGAIN
         )
-    iat = _int_claim(claims, "iat")
-    exp = _int_claim(claims, "exp")
-    orig_iat = _int_claim(claims, "orig_iat")
+
+
+def _check_times(claims: dict[str, Any], now: int) -> None:
+    """iat, nbf and exp, with `leeway()` seconds of grace for clocks out of step."""
+    iat, exp, orig_iat = (_int_claim(claims, name) for name in ("iat", "exp", "orig_iat"))
     grace = leeway()
-    if "nbf" in claims and (_int_claim(claims, "nbf") > now + grace):
+    if "nbf" in claims and _int_claim(claims, "nbf") > now + grace:
         raise NotYetValid("The token is not valid yet (nbf is in the future). " + START_AGAIN)
     if iat > now + grace or orig_iat > iat:
         raise NotYetValid(
@@ -474,36 +523,75 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
             f"This cart token expired at {when} (tokens last {duration(settings.CART_TOKEN_TTL)} "
             "after the last request); its cart is gone. " + START_AGAIN
         )
-    if orig_iat + settings.CART_TOKEN_MAX_AGE <= now:
+
+
+def _check_lifetime(claims: dict[str, Any], now: int) -> None:
+    """The cart's absolute lifetime from its first token: no grace, it is the hard cap."""
+    if claims["orig_iat"] + settings.CART_TOKEN_MAX_AGE <= now:
         raise LifetimeExceeded(
             f"This cart is older than the maximum of {duration(settings.CART_TOKEN_MAX_AGE)}. "
             + START_AGAIN
         )
-    cid = claims["cid"]
-    if not isinstance(cid, str) or not _CID_RE.match(cid):
+
+
+def _check_ids(claims: dict[str, Any], now: int) -> None:
+    """The cart id and token id are short url-safe strings; `sub`, if any, a user id."""
+    if not isinstance(claims["cid"], str) or not _CID_RE.match(claims["cid"]):
         raise InvalidClaim("The token's cart id ('cid') is not valid. " + START_AGAIN)
-    jti = claims["jti"]
-    sub_raw = claims.get("sub")
-    sub: int | None = None
-    if sub_raw is not None:
-        if not isinstance(sub_raw, str) or not sub_raw.isdigit() or not 0 < int(sub_raw) <= _MAX_ID:
-            raise InvalidClaim("The token's user ('sub') is not a user id. " + START_AGAIN)
-        sub = int(sub_raw)
+    if not isinstance(claims["jti"], str) or not _JTI_RE.match(claims["jti"]):
+        raise InvalidClaim("The token's id ('jti') is not valid. " + START_AGAIN)
+    _user_id(claims)
+
+
+def _user_id(claims: dict[str, Any]) -> int | None:
+    sub = claims.get("sub")
+    if sub is None:
+        return None
+    if not isinstance(sub, str) or not _SUB_RE.match(sub) or not 0 < int(sub) <= MAX_USER_ID:
+        raise InvalidClaim("The token's user ('sub') is not a user id. " + START_AGAIN)
+    return int(sub)
+
+
+def _cart(claims: dict[str, Any]) -> Cart:
     try:
-        cart = Cart.from_compact(claims["cart"])
+        return Cart.from_compact(claims["cart"])
     except CartError as exc:
         raise NotACartToken(
             f"The cart inside the token is not valid: {exc.message} " + START_AGAIN
         ) from exc
+
+
+# The checks after the signature, in order; each gets the claims and the time, and
+# raises a TokenError to refuse the token.
+CLAIM_CHECKS: list[Callable[[dict[str, Any], int], None]] = [
+    _check_version,
+    _check_times,
+    _check_lifetime,
+    _check_ids,
+]
+
+
+@timed("token-verify")
+def decode_cart(token: str, *, now: int | None = None) -> CartToken:
+    """Verify `token` and return its cart, or raise a TokenError saying why not.
+
+    `now` defaults to the clock; the time claims get `leeway()` seconds of grace.
+    """
+    size = check_size_and_shape(token)
+    kid, secret = check_header(read_header(token))
+    claims = _verified_claims(token, kid, secret)
+    now = int(time.time()) if now is None else now
+    for check in CLAIM_CHECKS:
+        check(claims, now)
     return CartToken(
-        cart=cart,
-        cid=cid,
-        sub=sub,
-        iat=iat,
-        exp=exp,
-        orig_iat=orig_iat,
-        jti=jti,
+        cart=_cart(claims),
+        cid=claims["cid"],
+        sub=_user_id(claims),
+        iat=claims["iat"],
+        exp=claims["exp"],
+        orig_iat=claims["orig_iat"],
+        jti=claims["jti"],
         kid=kid,
-        version=version,
+        version=claims["v"],
         size=size,
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import views
+from . import schema, views
 
 app_name = "api"
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("checkout/", views.CheckoutView.as_view(), name="checkout"),
     path("auth/token/", views.LoginView.as_view(), name="login"),
     path("orders/", views.OrderListView.as_view(), name="orders"),
-    path("schema/", views.SchemaView.as_view(), name="schema"),
-    path("docs/", views.SwaggerView.as_view(), name="docs"),
+    path("schema/", schema.SchemaView.as_view(), name="schema"),
+    path("docs/", schema.SwaggerView.as_view(), name="docs"),
     re_path(r"^(?P<path>(?s:.*))$", views.not_found),
 ]

@@ -13,23 +13,14 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
-from django.http import HttpResponse, JsonResponse
-from django.http.request import QueryDict
+from django.http import JsonResponse
 from django.urls import Resolver404, resolve
-from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics
-from rest_framework.permissions import AllowAny, BasePermission
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from shop.cart import Cart, CartError, QuantityOutOfRange
 from shop.checkout import (
@@ -38,6 +29,7 @@ from shop.checkout import (
     Customer,
     EmptyCart,
     OutOfStock,
+    PricesChanged,
     ProductsUnavailable,
     place_order,
 )
@@ -45,157 +37,24 @@ from shop.models import Order, Product
 from shop.pricing import PricedCart, price_cart
 
 from . import serializers as s
-from .authentication import REALM, CartTokenAuthentication, TokenRejected
+from .authentication import TokenRejected
 from .pagination import PagePagination
-from .parsers import JSONParser
-from .tokens import CartToken, TokenError, duration, encode_cart, expiry, new_cid
-
-# --- Plumbing shared by every API view --------------------------------------------
-
-
-class BodyTooLarge(exceptions.APIException):
-    """413: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE; it was not read."""
-
-    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    default_code = "body_too_large"
-
-
-def _body_too_large(request) -> BodyTooLarge:
-    # Django refused to read the body (request.body raised before DRF's parser ran):
-    # leave empty data behind, as DRF does after a parse error, so that nothing
-    # (the browsable API, logging) tries to read the body again.
-    if request is not None:
-        request._data = QueryDict("")
-        request._files = MultiValueDict()
-        request._full_data = request._data
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return BodyTooLarge(
-        f"The request body is over the limit of {limit} bytes and was not read; "
-        "a cart or checkout body is a few hundred bytes."
-    )
-
-
-def api_exception_handler(exc, context):
-    """DRF's handler, plus a `code` next to every `detail`, RFC 6750 token errors and 413."""
-    if isinstance(exc, RequestDataTooBig):
-        exc = _body_too_large(context.get("request"))
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    data = response.data
-    if isinstance(data, dict) and "detail" in data and "code" not in data:
-        data["code"] = getattr(data["detail"], "code", None) or getattr(
-            exc, "default_code", "error"
-        )
-    if isinstance(exc, TokenRejected) or (
-        isinstance(exc, exceptions.AuthenticationFailed)
-        and data.get("code") == "bad_authorization_header"
-    ):
-        response["WWW-Authenticate"] = (
-            f'Bearer realm="{REALM}", error="invalid_token", error_description="{data["code"]}"'
-        )
-    return response
-
-
-# The value Django's {% csrf_token %} tag treats as "no token here".
-NO_CSRF_TOKEN = "NOTPROVIDED"  # noqa: S105
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": s.MAX_ID}
-
-
-class _NoCsrfTokenContext:
-    """Renders templates without asking for a CSRF token, which would set a cookie.
-
-    The API needs no CSRF protection (no session, no cookie authentication);
-    the token value in the page is a placeholder that `{% csrf_token %}` omits.
-    """
-
-    def get_context(self, *args, **kwargs):
-        context = super().get_context(*args, **kwargs)
-        context["csrf_token"] = NO_CSRF_TOKEN
-        return context
-
-
-class StatelessBrowsableAPIRenderer(_NoCsrfTokenContext, BrowsableAPIRenderer):
-    """DRF's browsable API for reading the API in a browser, without cookies."""
-
-
-class StatelessTemplateHTMLRenderer(TemplateHTMLRenderer):
-    def get_template_context(self, data, renderer_context):
-        context = super().get_template_context(data, renderer_context)
-        context["csrf_token"] = NO_CSRF_TOKEN
-        return context
-
-
-class StatelessMixin:
-    """Token authentication only, JSON in, JSON (or the browsable API) out."""
-
-    authentication_classes = [CartTokenAuthentication]
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
-    parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer, StatelessBrowsableAPIRenderer]
-
-    def get_exception_handler(self):
-        return api_exception_handler
-
-
-class StatelessAPIView(StatelessMixin, APIView):
-    pass
-
-
-ERR = s.ErrorSerializer
-TOKEN_401 = OpenApiResponse(
+from .plumbing import StatelessAPIView, StatelessMixin, field_error, text_param
+from .schema import (
+    BAD_BODY,
+    BAD_QUERY,
+    CART_ANSWER,
     ERR,
-    description="The cart token is malformed, tampered, expired, of another audience or "
-    "issuer, signed with an unknown key or algorithm, or lacks a claim. `code` says which; "
-    "start a new cart. Sent with `WWW-Authenticate: Bearer`.",
+    ID_SCHEMA,
+    NO_NUL_SCHEMA,
+    NOT_JSON,
+    TOKEN_431,
+    TOKEN_ERRORS,
+    TOO_LARGE,
 )
-TOKEN_431 = OpenApiResponse(
-    ERR, description="The Authorization header is over the token size cap; it was not read."
-)
-BAD_BODY = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="Invalid body: field errors as `{field: [messages]}`, or "
-    "`{detail, code}` for a body that is not JSON.",
-)
-NOT_JSON = OpenApiResponse(ERR, "The body is not JSON (send Content-Type: application/json).")
-TOO_LARGE = OpenApiResponse(
-    ERR, "The body is over the upload limit (`body_too_large`); it was not read."
-)
-TOKEN_ERRORS = {401: TOKEN_401, 431: TOKEN_431}
-
+from .tokens import CartToken, TokenError, encode_cart, expiry, new_cid
 
 # --- Catalogue ------------------------------------------------------------------------
-
-
-def field_error(field: str, message: str, code: str) -> exceptions.ValidationError:
-    """A 400 in DRF's per-field shape, `{field: [message]}`, with a machine-readable code."""
-    return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code)]})
-
-
-def text_param(request, name: str) -> str:
-    """A query parameter as stripped text; 400 if it holds a NUL character.
-
-    A NUL can be no part of a name, description or slug, and PostgreSQL refuses it
-    in any string (a 500 before this check), so it is refused, not silently dropped.
-    """
-    value = request.query_params.get(name, "")
-    if "\x00" in value:
-        raise field_error(
-            name,
-            f"`{name}` contains a NUL character (%00), which cannot appear in any product; "
-            "remove it.",
-            "null_character",
-        )
-    return value.strip()
-
-
-NO_NUL_SCHEMA = {"type": "string", "pattern": r"^[^\u0000]*$"}
-BAD_QUERY = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="A query parameter is invalid (`page` not a whole number from 1, "
-    "or a NUL character in `search` or `category`): `{parameter: [messages]}`.",
-)
 
 
 @extend_schema(
@@ -299,13 +158,6 @@ def _require_sold(priced: PricedCart, product_id: int, *, as_field: bool) -> Non
     raise exceptions.NotFound(message, code)
 
 
-CART_ANSWER = OpenApiResponse(
-    s.CartAnswerSerializer,
-    description="The cart with live prices and a re-issued token. Replace the stored token "
-    "with this one.",
-)
-
-
 @extend_schema(tags=["cart"])
 class CartView(StatelessAPIView):
     @extend_schema(
@@ -340,7 +192,8 @@ class CartItemsView(StatelessAPIView):
     @extend_schema(
         summary="Add a product to the cart",
         description="Adds `quantity` (default 1) to the line. Without a token, a new cart "
-        "is started. At most 50 products and 99 of each.",
+        f"is started. At most {settings.CART_MAX_LINES} products and "
+        f"{settings.CART_MAX_QUANTITY} of each.",
         request=s.AddItemSerializer,
         responses={200: CART_ANSWER, 400: BAD_BODY, 413: TOO_LARGE, 415: NOT_JSON, **TOKEN_ERRORS},
         examples=[OpenApiExample("Two of product 1", {"product_id": 1, "quantity": 2})],
@@ -440,6 +293,8 @@ def _conflict(error: CheckoutError) -> Response:
         ]
     if isinstance(error, ProductsUnavailable):
         body["product_ids"] = error.product_ids
+    if isinstance(error, PricesChanged):
+        body["total"] = str(error.actual)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
@@ -459,7 +314,7 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
         "gets 409 `cart_already_ordered`. With an `Idempotency-Key` header, a retried checkout "
         "of the same cart with the same key answers with the same order instead."
     ),
-    request=s.CustomerSerializer,
+    request=s.CheckoutSerializer,
     parameters=[
         OpenApiParameter(
             "Idempotency-Key",
@@ -480,7 +335,8 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
         409: OpenApiResponse(
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
-            "(`shortages`), or products are no longer sold (`product_ids`).",
+            "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
+            "the `expected_total` sent (`prices_changed`, with the new `total`).",
         ),
         **TOKEN_ERRORS,
     },
@@ -495,8 +351,9 @@ class CheckoutView(StatelessAPIView):
                 {"Idempotency-Key": ["Use 1 to 100 printable ASCII characters, no spaces."]}
             )
         key = key or ""
-        serializer = s.CustomerSerializer(data=request.data)
+        serializer = s.CheckoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        expected_total = serializer.validated_data.pop("expected_total", None)
         if token is None or not token.cart:
             error = EmptyCart()
             return Response(
@@ -513,6 +370,7 @@ class CheckoutView(StatelessAPIView):
                 cart_id=token.cid,
                 idempotency_key=key,
                 token_bytes=token.size,
+                expected_total=expected_total,
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:
@@ -524,21 +382,6 @@ class CheckoutView(StatelessAPIView):
 
 
 # --- Identity --------------------------------------------------------------------------
-
-
-class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per client address (the `login` rate), counted in the cache.
-
-    The address is the connection's REMOTE_ADDR, never X-Forwarded-For, which any
-    client can set to a new value on each try. Behind a proxy every client shares
-    the proxy's address, so the limit becomes stricter, never looser.
-    """
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        ident = request.META.get("REMOTE_ADDR") or "unknown"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 @extend_schema(
@@ -556,18 +399,21 @@ class LoginRateThrottle(SimpleRateThrottle):
         413: TOO_LARGE,
         415: NOT_JSON,
         401: OpenApiResponse(ERR, "Wrong username or password, or a refused cart token."),
-        429: OpenApiResponse(ERR, "Too many login attempts; wait and retry."),
+        429: OpenApiResponse(
+            ERR,
+            "`login_throttled`: too many failed logins for this account or from this address; "
+            "retry after `Retry-After` seconds.",
+        ),
         431: TOKEN_431,
     },
 )
 class LoginView(StatelessAPIView):
-    throttle_classes = [LoginRateThrottle]
-
     def post(self, request):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The Django request: the login throttle (shop.login_throttle) counts on it.
         user = authenticate(
-            request=None,
+            request=request._request,
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
@@ -630,65 +476,3 @@ def not_found(request, path: str = ""):
         if match is not None and match.func is not not_found:
             detail = f"Did you mean {request.path}/ (with a trailing slash)?"
     return JsonResponse({"detail": detail, "code": "not_found"}, status=HTTPStatus.NOT_FOUND)
-
-
-# --- Documentation -----------------------------------------------------------------------
-
-
-API_DESCRIPTION_TEMPLATE = """
-The shop's stateless channel. The server keeps nothing about a visitor between
-requests: the cart travels in a signed token (a JWT, HS256) that the client stores
-and sends back as `Authorization: Bearer <token>`. Every cart answer carries a
-re-issued token (new `exp`, same cart id `cid`); keep the latest one.
-
-* No token: the cart endpoints start a new, empty cart.
-* A token that is malformed, altered, expired, of another audience or issuer, signed
-  with an unknown key or algorithm, or missing a claim: **401** with
-  `WWW-Authenticate: Bearer` and a `code` saying why; start a new cart. An oversized
-  token: **431**, refused before it is read.
-* Tokens expire {ttl} after the last answer that issued them, and a cart lives at
-  most {max_age} from its first token. Clocks of several servers may differ by up
-  to {leeway}.
-* Prices are never taken from the client: each answer prices the cart live, and
-  checkout re-reads every price under a lock.
-
-**Logging out** is the client forgetting its token. The server keeps no session, so
-it has nothing to delete: a token that was copied (stolen) stays valid until its
-`exp`. That is the price of statelessness: revoking single tokens would need a
-server-side list of revoked token ids checked on every request, which is state
-again. The limits are a short sliding expiry, the absolute lifetime, a cart id
-that can be ordered only once, and rotating the signing keys (`CART_TOKEN_KEYS`),
-which ends every token signed with a removed key at once.
-"""
-
-
-def api_description() -> str:
-    """The schema's description, with the token lifetimes the settings configure."""
-    return API_DESCRIPTION_TEMPLATE.format(
-        ttl=duration(settings.CART_TOKEN_TTL),
-        max_age=duration(settings.CART_TOKEN_MAX_AGE),
-        leeway=duration(settings.CART_TOKEN_LEEWAY),
-    ).strip()
-
-
-class SchemaView(SpectacularAPIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @property
-    def custom_settings(self):  # read on each request: the settings may change
-        return {"DESCRIPTION": api_description()}
-
-
-class SwaggerView(SpectacularSwaggerSplitView):
-    """Swagger UI with its start-up script at ?script, so the CSP needs no inline script."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    renderer_classes = [StatelessTemplateHTMLRenderer]
-    url_name = "api:schema"
-
-    def options(self, request, *args, **kwargs):
-        # DRF's OPTIONS answer is metadata for a JSON renderer; this view renders only
-        # a template, which that answer does not name (a 500). The Allow header says it all.
-        return HttpResponse(status=HTTPStatus.OK)

@@ -21,6 +21,7 @@ from shop import stores
 
 from . import charts, figures
 from .inspector import inspect_token, sample_token
+from .lab import page as lab_page
 from .lock_price import lock_prices
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
@@ -489,6 +490,7 @@ def compare_page(request):
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,
+        "lab_sections": lab_page.latest_sections(),
         "generated_at": timezone.now(),
     }
     return TemplateResponse(request, "admin/compare/page.html", context, status=status)

@@ -8,6 +8,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -116,6 +117,7 @@ INSTALLED_APPS = [
     "shop",
     "api",
     "compare",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +125,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Server-Timing on every answer (db, session store, token); SERVER_TIMING=0 turns it off.
     "shop.server_timing.ServerTimingMiddleware",
+    # X-Reveal-Answer: 1 describes a web answer in JSON for the /side-by-side/ page's script.
+    "shop.reveal.RevealAnswerMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,6 +141,8 @@ MIDDLEWARE = [
         if django.VERSION >= (6, 0)
         else "shop.headers.ContentSecurityPolicyMiddleware"
     ),
+    # Last: turns a login refused by the throttle into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -270,7 +276,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("API_LOGIN_THROTTLE", "10/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -294,6 +299,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# The login throttle (django-axes) comes first: a locked-out account or address is refused
+# before its password is checked. https://django-axes.readthedocs.io/
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Every login (web, admin, API): LOGIN_FAILURE_LIMIT failures in a row for one account,
+# or from one client address, lock that account or address for LOGIN_LOCKOUT seconds.
+# Counted in the database, which every process shares; REMOTE_ADDR is the address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shop.login_throttle.lockout_response"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "shop:catalogue"
 LOGOUT_REDIRECT_URL = "shop:catalogue"
 

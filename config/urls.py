@@ -3,12 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from compare.side_by_side import side_by_side
 from shop.urls import account_urlpatterns
 
 urlpatterns = [
     path("admin/", include("compare.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("side-by-side/", side_by_side, name="side_by_side"),
     path("", include(account_urlpatterns)),
     path("", include("shop.urls")),
 ]

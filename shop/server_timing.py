@@ -158,7 +158,7 @@ class ServerTimingMiddleware:
             db_seconds=queries.seconds,
             queries=queries.queries,
             spans=spans,
-            store=stores.current().name,
+            store=stores.current().name if "session" in spans else "",  # API: not needed
         )
         return response
 

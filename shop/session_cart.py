@@ -223,6 +223,9 @@ def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None, *, on_r
     with _cache_lock(session, on_redis=on_redis):
         fresh = type(session)(session.session_key)
         data = fresh.load()
+        if getattr(fresh, "unavailable", False):
+            # Never take a failed read for a missing session: that would replace the cart.
+            raise CartStoreUnavailable()
         if fresh.session_key is None:  # not in the cache: expired, evicted or never issued
             session.flush()
             return _change_new_session(session, change, also)

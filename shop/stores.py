@@ -98,7 +98,8 @@ STORES: dict[str, Store] = {
         ),
         Store(
             name="cache",
-            engine="django.contrib.sessions.backends.cache",
+            # Django's cache store, except that a failed read keeps the cookie and the cart.
+            engine="shop.cache_session",
             where="{cache.where}",
             lock="{cache.lock}",
             logout=LOGOUT_DELETES,

@@ -120,11 +120,10 @@ def forge():
 
 
 @pytest.fixture
-def login_throttle_reset():
-    """The API's login throttle counts in the cache; start and end with a clean count."""
-    from django.core.cache import cache
+def login_throttle_reset(db):
+    """The login throttle counts failures in the database; start and end with none."""
+    from axes.utils import reset
 
-    key = "throttle_login_127.0.0.1"
-    cache.delete(key)
+    reset()
     yield
-    cache.delete(key)
+    reset()

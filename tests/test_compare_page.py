@@ -250,8 +250,8 @@ def test_page_query_count_does_not_grow_with_sessions_and_orders(
         place_order(cart=cart, customer=CUSTOMER, channel="web" if n % 2 else "api")
     client.force_login(admin_user)
     # 2 (session, user) + 1 aggregate + 1 decoding pass over sessions + 2 orders GROUP BY
-    # + 1 orders by day + 3 latest run (run, benchmarks, drills).
-    with django_assert_num_queries(10):
+    # + 1 orders by day + 3 latest run (run, benchmarks, drills) + 1 latest lab runs.
+    with django_assert_num_queries(11):
         response = client.get(URL)
     assert response.status_code == HTTPStatus.OK
 

@@ -1,4 +1,4 @@
-"""The token inspector: it reads a cart token, agrees with the API, and explains each refusal."""
+"""The token inspector: it shows what a cart token says, and its verdict is the API's own."""
 
 import base64
 import json
@@ -38,7 +38,7 @@ def test_valid_token_shows_header_claims_dates_and_cart_names(cart_token):
 
     assert inspection.valid
     assert inspection.findings == []
-    assert inspection.signature_valid and inspection.kid_known
+    assert inspection.signature_valid
     assert inspection.header["alg"] == "HS256"
     assert [(line.name, line.quantity) for line in inspection.cart_lines] == [
         ("Burr Coffee Grinder", 1),
@@ -66,12 +66,27 @@ def test_expired_token_says_when_it_expired(forge):
     inspection = inspect_token(token)
     assert not inspection.valid
     assert inspection.api_code == "expired"
-    assert "expired" in inspection.kinds
-    expired = next(f for f in inspection.findings if f.kind == "expired")
+    assert inspection.kinds == ["expired"]
     when = datetime.fromtimestamp(now - 3600, tz=UTC)
-    assert f"{when:%Y-%m-%d %H:%M:%S} UTC" in expired.message
+    assert f"{when:%Y-%m-%d %H:%M} UTC" in inspection.findings[0].message
     # The signature itself is fine: the inspector says so.
     assert inspection.signature_valid
+
+
+def test_the_verdict_is_decode_carts_own_code_and_message(forge):
+    from api import tokens
+
+    token = forge(claims={"v": 2})
+    with pytest.raises(tokens.TokenError) as refused:
+        tokens.decode_cart(token)
+    inspection = inspect_token(token)
+    assert (inspection.api_code, inspection.api_message) == (
+        refused.value.code,
+        refused.value.message,
+    )
+    assert [(f.kind, f.message) for f in inspection.findings] == [
+        (refused.value.code, refused.value.message)
+    ]
 
 
 def test_token_signed_with_an_unknown_key_names_the_key(forge):
@@ -95,7 +110,7 @@ def test_tampered_claims_break_the_signature(forge, product):
     assert inspection.api_code == "bad_signature"
     assert inspection.kinds == ["bad_signature"]
     assert inspection.signature_checked and not inspection.signature_valid
-    assert "tampered" in inspection.findings[0].message
+    assert "altered" in inspection.findings[0].message
     # What the tampered token claims is still shown, marked as untrusted by the verdict.
     assert inspection.cart_lines[0].quantity == 99
 
@@ -103,27 +118,26 @@ def test_tampered_claims_break_the_signature(forge, product):
 def test_wrong_audience_is_explained(forge):
     inspection = inspect_token(forge(claims={"aud": "shop:receipt"}))
     assert inspection.api_code == "wrong_audience"
-    assert "wrong_audience" in inspection.kinds
-    assert "shop:receipt" in next(
-        f.message for f in inspection.findings if f.kind == "wrong_audience"
-    )
+    assert inspection.kinds == ["wrong_audience"]
+    assert "another purpose" in inspection.findings[0].message
 
 
 def test_wrong_issuer_is_explained(forge):
     inspection = inspect_token(forge(claims={"iss": "someone-else"}))
     assert inspection.api_code == "wrong_issuer"
-    assert "wrong_issuer" in inspection.kinds
+    assert inspection.kinds == ["wrong_issuer"]
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
-def test_alg_none_is_called_an_unsigned_token(alg, forge):
+def test_alg_none_is_refused_as_the_api_refuses_it(alg, forge):
     signed = forge()
     claims = json.loads(base64.urlsafe_b64decode(signed.split(".")[1] + "=="))
     inspection = inspect_token(unsigned(alg, claims))
     assert not inspection.valid
     assert inspection.api_code == "bad_algorithm"
-    assert inspection.kinds == ["alg_none"]
-    assert "unsigned" in inspection.findings[0].message
+    assert inspection.kinds == ["bad_algorithm"]
+    assert repr(alg) in inspection.findings[0].message
+    assert not inspection.signature_checked
 
 
 @pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
@@ -140,44 +154,35 @@ def test_too_large_token_is_refused_before_reading(settings):
     assert inspection.api_code == "too_large"
     assert inspection.kinds == ["too_large"]
     assert inspection.header is None
-    assert f"{settings.CART_TOKEN_MAX_BYTES:,} bytes" in inspection.findings[0].message
+    assert f"at most {settings.CART_TOKEN_MAX_BYTES} bytes" in inspection.findings[0].message
 
 
-@pytest.mark.parametrize(
-    ("token", "words"),
-    [
-        ("abc.def", "this has 2"),
-        ("a.b.c.d", "this has 4"),
-        ("!!!.???.***", "not base64url"),
-        ("", "Nothing was pasted"),
-    ],
-)
-def test_malformed_tokens_are_explained(token, words):
+@pytest.mark.parametrize("token", ["abc.def", "a.b.c.d", "!!!.???.***", ""])
+def test_malformed_tokens_are_explained(token):
     inspection = inspect_token(token)
     assert not inspection.valid
-    assert inspection.api_code == "malformed"
-    assert "malformed" in inspection.kinds
-    assert any(words in f.message for f in inspection.findings)
+    assert inspection.kinds == ["malformed"]
+    assert "three base64url parts" in inspection.findings[0].message
 
 
 def test_missing_claim_is_named(forge):
     inspection = inspect_token(forge(drop=("cid",)))
     assert inspection.api_code == "missing_claim"
-    finding = next(f for f in inspection.findings if f.kind == "missing_claim")
-    assert "cid" in finding.message
+    assert inspection.kinds == ["missing_claim"]
+    assert "'cid'" in inspection.findings[0].message
 
 
 def test_key_url_headers_are_explained(forge):
     inspection = inspect_token(forge(header={"jku": "https://attacker.example/keys.json"}))
-    assert inspection.api_code == "unsupported_header"
-    assert "forbidden_header" in inspection.kinds
+    assert inspection.kinds == ["unsupported_header"]
+    assert "jku" in inspection.findings[0].message
+    assert inspection.header["jku"] == "https://attacker.example/keys.json"
 
 
 def test_token_from_the_future_is_explained(forge):
     later = int(time.time()) + 3600
     inspection = inspect_token(forge(claims={"iat": later, "orig_iat": later, "exp": later + 60}))
-    assert inspection.api_code == "not_yet_valid"
-    assert "not_yet_valid" in inspection.kinds
+    assert inspection.kinds == ["not_yet_valid"]
 
 
 def test_logged_in_cart_token_shows_the_user(forge, admin_user):

@@ -172,3 +172,36 @@ def test_table_says_dash_for_what_was_not_measured():
         ["rtt_ms", "rps"],
     )
     assert text.splitlines()[-1].split() == ["web", "db", "20", "-", "no", "netem"]
+
+
+@pytest.mark.django_db
+def test_comparison_page_shows_the_latest_run_of_each_lab_scenario(admin_client):
+    from django.utils import timezone
+
+    def save(scenario, points):
+        now = timezone.now()
+        return results.save(
+            scenario=scenario,
+            points=points,
+            seconds=5,
+            report="",
+            notes=["tc netem is missing on this kernel"],
+            environment={},
+            started_at=now,
+            finished_at=now,
+        )
+
+    save("failover", [results.Point("failover", "web", "redis", {"unavailable_s": 9.0})])
+    latest = save(
+        "failover",
+        [
+            results.Point("failover", "web", "redis", {"unavailable_s": 2.4, "carts_lost": 0}),
+            results.Point("failover", "api", None, {"unavailable_s": 0, "carts_lost": 0}),
+        ],
+    )
+    html = admin_client.get("/admin/compare/").content.decode()
+    assert f"run #{latest.pk}" in html
+    assert "lab failover: unavailable_s" in html  # the chart's title
+    assert "<td>2.40</td>" in html
+    assert "9.00" not in html  # the older run is not shown
+    assert "tc netem is missing on this kernel" in html

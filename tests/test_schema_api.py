@@ -103,7 +103,7 @@ def description_of(client) -> str:
 
 
 def test_schema_gives_the_checkout_fields_the_web_forms_limits():
-    customer = schema.raw_schema["components"]["schemas"]["Customer"]["properties"]
+    customer = schema.raw_schema["components"]["schemas"]["Checkout"]["properties"]
     assert customer["name"] | {"pattern": None} == {
         "type": "string",
         "minLength": 1,
@@ -126,7 +126,7 @@ def test_schema_gives_the_checkout_fields_the_web_forms_limits():
     ],
 )
 def test_schema_address_pattern_says_five_characters_after_trimming(address, matches):
-    pattern = schema.raw_schema["components"]["schemas"]["Customer"]["properties"]["address"][
+    pattern = schema.raw_schema["components"]["schemas"]["Checkout"]["properties"]["address"][
         "pattern"
     ]
     assert (re.search(pattern, address) is not None) == matches
@@ -170,7 +170,7 @@ def test_schema_description_states_the_default_token_lifetimes(client):
     ],
 )
 def test_schema_name_pattern_says_not_blank_and_no_nul(field, value, matches):
-    pattern = schema.raw_schema["components"]["schemas"]["Customer"]["properties"][field]["pattern"]
+    pattern = schema.raw_schema["components"]["schemas"]["Checkout"]["properties"][field]["pattern"]
     assert (re.search(pattern, value) is not None) == matches
 
 

@@ -163,7 +163,7 @@ def test_with_signed_cookies_there_is_nothing_on_the_server_to_forget(client, pr
 
 @pytest.mark.parametrize(
     "engine",
-    ["django.contrib.sessions.backends.cache", "django.contrib.sessions.backends.cached_db"],
+    ["shop.cache_session", "django.contrib.sessions.backends.cached_db"],
 )
 def test_forgetting_works_in_the_cache_stores_too(make_product, settings, engine):
     settings.SESSION_ENGINE = engine

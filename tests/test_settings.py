@@ -108,7 +108,7 @@ def test_deploy_check_flags_a_production_run_without_https_switch():
     ("store", "engine"),
     [
         ("db", "django.contrib.sessions.backends.db"),
-        ("cache", "django.contrib.sessions.backends.cache"),
+        ("cache", "shop.cache_session"),
         ("cached_db", "django.contrib.sessions.backends.cached_db"),
         ("signed_cookies", "django.contrib.sessions.backends.signed_cookies"),
     ],

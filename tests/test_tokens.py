@@ -321,7 +321,7 @@ carts = st.dictionaries(
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cart=carts,
-    sub=st.none() | st.integers(min_value=1, max_value=2**63 - 1),
+    sub=st.none() | st.integers(min_value=1, max_value=tokens.MAX_USER_ID),
     cid=st.from_regex(r"\A[A-Za-z0-9_-]{8,64}\Z"),
 )
 def test_round_trip_of_any_cart(cart, sub, cid):

@@ -314,9 +314,7 @@ DEAD_REDIS = {
 
 @pytest.mark.parametrize("cookie", [None, "keyofasessionthatredisheldonce01"])
 def test_a_session_store_that_does_not_answer_is_a_clear_message_not_a_500(client, product, cookie):
-    with override_settings(
-        SESSION_ENGINE="django.contrib.sessions.backends.cache", CACHES=DEAD_REDIS
-    ):
+    with override_settings(SESSION_ENGINE="shop.cache_session", CACHES=DEAD_REDIS):
         if cookie:
             client.cookies["sessionid"] = cookie
         response = client.post("/cart/add/", {"product_id": product.pk, "quantity": 1})

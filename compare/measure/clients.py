@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 from dataclasses import dataclass
 
+import jwt
 import requests
 
 TIMEOUT = 10
@@ -130,6 +129,4 @@ class ApiScript:
 
 def token_kid(token: str) -> str:
     """The `kid` of a JWT's header (read without verifying: for reports only)."""
-    header = token.split(".")[0]
-    header += "=" * (-len(header) % 4)
-    return json.loads(base64.urlsafe_b64decode(header)).get("kid", "")
+    return jwt.get_unverified_header(token).get("kid", "")

@@ -17,12 +17,14 @@ class LabScenario:
     run: Callable[[Lab, RunContext], list[Point]]
     columns: tuple[str, ...]  # the figures of the printed table, in order
     chart: tuple[str, str] = ("", "")  # (figure, unit) the admin page draws per point
+    condition: tuple[str, ...] = ()  # figures that name a point's condition (chart labels)
+    speaks_to: str = ""  # the row of the classic comparison it proves or qualifies
     needs_root: bool = False
     tools: tuple[str, ...] = ("redis-server", "initdb", "postgres")
 
 
 # One module per scenario, in the order `manage.py lab --help` lists them.
-MODULES = ("distance",)
+MODULES = ("distance", "failover")
 
 
 def scenarios() -> dict[str, LabScenario]:

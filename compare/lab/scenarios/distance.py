@@ -180,6 +180,8 @@ SCENARIO = LabScenario(
     run=run,
     columns=("target", "moved", "rtt_ms", *FIGURES),
     chart=("p50_ms", "ms"),
+    condition=("target", "rtt_ms"),
+    speaks_to="Scalability",
     needs_root=True,
     tools=("redis-server", "initdb", "postgres", "ip", "tc"),
 )

@@ -26,6 +26,7 @@ run: $(VENV)/.run-installed
 
 ## serve: the same under gunicorn with DEBUG off (needs DJANGO_SECRET_KEY and CART_TOKEN_KEYS)
 serve: $(VENV)/.run-installed
+	@echo "Collecting static files into staticfiles/ (hashed and compressed; up to a minute the first time)..."
 	DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DJANGO_DEBUG=0 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2

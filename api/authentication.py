@@ -4,8 +4,10 @@ No Authorization header means "no cart yet": `request.auth` is None and the
 view starts a new cart where it allows that. A header that is present but not
 a valid cart token is refused (401, or 431 when oversized), always with
 `WWW-Authenticate: Bearer`, never answered with a silent new cart.
-`request.user` stays None: the user id is `request.auth.sub`, read from the
-database only by the views that need the user.
+`request.user` stays None: the user id is `request.auth.sub`. A token that
+carries a login costs one query here (api.revocation: the account's password,
+active flag and login version), and in `denylist` mode every token costs one
+lookup in the denylist.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from . import revocation
 from .tokens import START_AGAIN, CartToken, TokenError, TokenTooLarge, decode_cart
 
 REALM = "api"
@@ -63,7 +66,9 @@ class CartTokenAuthentication(BaseAuthentication):
                 code="bad_authorization_header",
             )
         try:
-            return None, decode_cart(credentials)
+            token = decode_cart(credentials)
+            revocation.check(token)
+            return None, token
         except TokenTooLarge as error:
             raise TokenHeaderTooLarge(detail=error.message) from error
         except TokenError as error:

@@ -38,7 +38,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from shop.server_timing import timed
+
 from .models import LoginVersion, RevokedCart
+from .tokens import CartToken, TokenError
 
 NONE, DENYLIST, USER_VERSION, SHORT_TTL = "none", "denylist", "user-version", "short-ttl"
 MODES = (NONE, DENYLIST, USER_VERSION, SHORT_TTL)
@@ -65,6 +68,40 @@ def reset_lookups() -> None:
 
 def mode() -> str:
     return settings.CART_TOKEN_REVOCATION
+
+
+class Revoked(TokenError):
+    """The token's cart was revoked (logout or the staff action, `denylist` mode)."""
+
+    code = "revoked"
+
+
+class LoginEnded(TokenError):
+    """The login the token carries was ended (password changed, logged out, disabled)."""
+
+    code = "login_ended"
+
+
+class LoginExpired(TokenError):
+    """The login is older than CART_LOGIN_MAX_AGE, counted from the password check."""
+
+    code = "login_expired"
+
+
+def check(token: CartToken, *, now: int | None = None) -> None:
+    """Refuse a verified token whose cart was revoked or whose login has ended."""
+    now = int(time.time()) if now is None else now
+    if cart_is_revoked(token.cid, now=now):
+        raise Revoked(
+            "This cart was revoked (logged out) on the server; none of its tokens are "
+            "accepted any more. Start a new cart: POST /api/cart/ without an Authorization "
+            "header, and log in again if you need to."
+        )
+    if token.sub is not None:
+        problem = check_login(sub=token.sub, uv=token.uv, auth_time=token.auth_time, now=now)
+        if problem is not None:
+            error = LoginExpired if problem.code == "login_expired" else LoginEnded
+            raise error(problem.message)
 
 
 # --- The login a token carries -------------------------------------------------
@@ -108,12 +145,13 @@ def check_login(
             "(POST /api/auth/token/).",
         )
     count_lookup("account")
-    row = (
-        get_user_model()
-        .objects.filter(pk=sub)
-        .values_list("password", "is_active", "api_login_version__version")
-        .first()
-    )
+    with timed("revocation"):
+        row = (
+            get_user_model()
+            .objects.filter(pk=sub)
+            .values_list("password", "is_active", "api_login_version__version")
+            .first()
+        )
     if row is None or not row[1]:
         return LoginProblem(
             "login_ended",
@@ -176,6 +214,7 @@ class RedisDenylist:
     def revoke(self, cid: str, *, until: int) -> None:
         self._redis.set(self._key(cid), b"1", exat=max(until, int(time.time()) + 1))
 
+    @timed("revocation")
     def is_revoked(self, cid: str, *, now: int) -> bool:
         count_lookup("denylist")
         return bool(self._redis.exists(self._key(cid)))
@@ -206,6 +245,7 @@ class DatabaseDenylist:
         self.purge(now=int(time.time()))
         RevokedCart.objects.update_or_create(cid=cid, defaults={"expires_at": expires})
 
+    @timed("revocation")
     def is_revoked(self, cid: str, *, now: int) -> bool:
         count_lookup("denylist")
         moment = datetime.fromtimestamp(now, tz=UTC)

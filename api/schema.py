@@ -79,7 +79,11 @@ API_DESCRIPTION_TEMPLATE = """
 The shop's stateless channel. The server keeps nothing about a visitor between
 requests: the cart travels in a signed token (a JWT, HS256) that the client stores
 and sends back as `Authorization: Bearer <token>`. Every cart answer carries a
-re-issued token (new `exp`, same cart id `cid`); keep the latest one.
+re-issued token (new `exp`, same cart id `cid`); keep the latest one. On this
+page that is done for you: after each answer that carries a token, "Authorize" holds
+it, so the next "Try it out" sends the latest cart. Logging in
+(`POST /api/auth/token/`) needs an account: sign up in the web shop first
+(`/accounts/signup/`).
 
 * No token: the cart endpoints start a new, empty cart.
 * A token that is malformed, altered, expired, of another audience or issuer, signed
@@ -92,13 +96,13 @@ re-issued token (new `exp`, same cart id `cid`); keep the latest one.
 * Prices are never taken from the client: each answer prices the cart live, and
   checkout re-reads every price under a lock.
 
-**Logging out** is the client forgetting its token. The server keeps no session, so
-it has nothing to delete: a token that was copied (stolen) stays valid until its
-`exp`. That is the price of statelessness: revoking single tokens would need a
-server-side list of revoked token ids checked on every request, which is state
-again. The limits are a short sliding expiry, the absolute lifetime, a cart id
-that can be ordered only once, and rotating the signing keys (`CART_TOKEN_KEYS`),
-which ends every token signed with a removed key at once.
+**Logging out** (`POST /api/auth/logout/`) ends what this server's revocation mode
+(`{mode}`) allows: `denylist` refuses every token of the cart (401 `revoked`),
+`user-version` every logged-in token of the user (401 `login_ended`); with `none`
+and `short-ttl` the server keeps nothing, and a copied token works until its `exp`.
+Whatever the mode, a logged-in token is checked against the account on every
+request: a password change or deactivation ends it (401 `login_ended`), and the
+login ends {login_max_age} after the password check (401 `login_expired`).
 """
 
 
@@ -108,6 +112,8 @@ def api_description() -> str:
         ttl=duration(settings.CART_TOKEN_TTL),
         max_age=duration(settings.CART_TOKEN_MAX_AGE),
         leeway=duration(settings.CART_TOKEN_LEEWAY),
+        mode=settings.CART_TOKEN_REVOCATION,
+        login_max_age=duration(settings.CART_LOGIN_MAX_AGE),
     ).strip()
 
 
@@ -127,8 +133,91 @@ class SwaggerView(SpectacularSwaggerSplitView):
     permission_classes = [AllowAny]
     renderer_classes = [StatelessTemplateHTMLRenderer]
     url_name = "api:schema"
+    # No CSRF header (the API reads no cookie); each answer's token becomes the authorization.
+    template_name_js = "api/swagger_ui.js"
 
     def options(self, request, *args, **kwargs):
         # DRF's OPTIONS answer is metadata for a JSON renderer; this view renders only
         # a template, which that answer does not name (a 500). The Allow header says it all.
         return HttpResponse(status=HTTPStatus.OK)
+
+
+# Example values Swagger UI shows and sends, by property name (and by schema where a name
+# means different things). Without them it invents values from each field's pattern:
+# a total of "-49786", a name of control characters.
+# A made-up example of the shape of a cart token, signed by nobody: not a secret.
+TOKEN_EXAMPLE = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImRldiJ9.eyJjYXJ0IjpbWzMsMl1dfQ.c2lnbmF0dXJl"  # noqa: S105
+EXAMPLES = {
+    "product_id": 3,
+    "quantity": 2,
+    "name": "Espresso Blend 1 kg",
+    "slug": "espresso-blend-1-kg",
+    "description": "Dark roast blend for espresso machines.",
+    "category": "Coffee & Tea",
+    "price": "24.00",
+    "unit_price": "24.00",
+    "line_total": "48.00",
+    "total": "48.00",
+    "expected_total": "48.00",
+    "stock": 20,
+    "available": True,
+    "item_count": 2,
+    "expires_at": "2026-12-10T09:30:00Z",
+    "created_at": "2026-12-03T09:30:00Z",
+    "token": TOKEN_EXAMPLE,
+    "email": "ada@example.com",
+    "address": "12 St James Square, London",
+    "customer_name": "Ada Lovelace",
+    "customer_email": "ada@example.com",
+    "customer_address": "12 St James Square, London",
+    "username": "your-username",
+    "password": "your password",
+    "requested": 3,
+    "count": 1,
+    "next": None,
+    "previous": None,
+    "message": "Only 1 of “Espresso Blend 1 kg” in stock: the quantity was lowered to 1.",
+    "detail": "Not enough stock: “Espresso Blend 1 kg”: 3 wanted, 1 left.",
+}
+EXAMPLES_BY_SCHEMA = {
+    ("Checkout", "name"): "Ada Lovelace",
+    ("Order", "id"): 12,
+    ("Product", "id"): 3,
+    ("Shortage", "available"): 1,
+    ("Error", "detail"): "The token's signature does not match any key.",
+    ("Error", "code"): "bad_signature",
+}
+
+
+def add_examples(result, generator, request, public):
+    """drf-spectacular postprocessing hook: sensible examples on every schema property."""
+    for schema_name, schema in result.get("components", {}).get("schemas", {}).items():
+        for prop_name, prop in schema.get("properties", {}).items():
+            if "example" in prop or "$ref" in prop or "allOf" in prop:
+                continue
+            key = (schema_name, prop_name)
+            if key in EXAMPLES_BY_SCHEMA:
+                prop["example"] = EXAMPLES_BY_SCHEMA[key]
+            elif prop_name in EXAMPLES:
+                prop["example"] = EXAMPLES[prop_name]
+    return result
+
+
+# gunicorn's limit on the request line (method, path and query string), refused with
+# 414 before Django sees the request: part of what any operation can answer.
+REQUEST_LINE_LIMIT = 4094
+
+
+def document_request_line_limit(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer 414 for an over-long request line."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "414",
+                    {
+                        "description": "The request line (path and query string) is over "
+                        f"the server's limit of {REQUEST_LINE_LIMIT} bytes; it was not read."
+                    },
+                )
+    return result

@@ -2,10 +2,12 @@
 
 Nothing about an API cart is kept on the server: the token is the cart. Keys
 come from CART_TOKEN_KEYS ("kid:secret" pairs; the first signs, every one
-verifies), so keys rotate without logging anyone out. A token is checked in a
-fixed order, cheapest and least trusting first: size, shape, header (only
-`alg` HS256, `typ` JWT and a `kid` from the configured set), signature with
-that one key, then the claims. Every refusal is a `TokenError` whose `code`
+verifies) and CART_TOKEN_VERIFY_KEYS (pairs that verify and never sign), so
+keys rotate without logging anyone out, even on a fleet that learns a new key
+one instance at a time (the README's scale-out section: the two-phase roll).
+A token is checked in a fixed order, cheapest and least trusting first: size,
+shape, header (only `alg` HS256, `typ` JWT and a `kid` from the configured
+set), signature with that one key, then the claims. Every refusal is a `TokenError` whose `code`
 names the reason and whose `message` tells a person what to do.
 
 Clocks of several instances are never exactly in step, so the time claims get
@@ -52,6 +54,7 @@ START_AGAIN = (
 _KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_UV_RE = re.compile(r"^[0-9a-f]{1,64}$")
 _JTI_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUB_RE = re.compile(r"^[0-9]{1,19}$")
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last second a datetime holds
@@ -167,6 +170,7 @@ def check_configuration() -> None:
     """Refuse to start without usable keys; called from ApiConfig.ready()."""
     global started_in_debug
     _parse_keys(_raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY))
+    _verify_only_keys()
     started_in_debug = bool(settings.DEBUG)
 
 
@@ -179,6 +183,15 @@ def signing_keys() -> list[tuple[str, bytes]]:
     return list(_keys())
 
 
+def verifying_keys() -> list[tuple[str, bytes]]:
+    """Every key a token may be signed with: the signing keys, then the verify-only ones.
+
+    CART_TOKEN_VERIFY_KEYS lets an instance accept a key before any instance signs
+    with it: the first phase of a roll across a fleet.
+    """
+    return list(_keys()) + list(_verify_only_keys())
+
+
 def _keys() -> tuple[tuple[str, bytes], ...]:
     return _parse_keys(
         _raw_keys(settings.CART_TOKEN_KEYS),
@@ -187,12 +200,36 @@ def _keys() -> tuple[tuple[str, bytes], ...]:
     )
 
 
-def _raw_keys(value: Any) -> tuple[str, ...]:
+def _verify_only_keys() -> tuple[tuple[str, bytes], ...]:
+    return _parse_verify_only(
+        _raw_keys(getattr(settings, "CART_TOKEN_VERIFY_KEYS", ""), "CART_TOKEN_VERIFY_KEYS"),
+        _keys(),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_verify_only(
+    pairs: tuple[str, ...], signing: tuple[tuple[str, bytes], ...]
+) -> tuple[tuple[str, bytes], ...]:
+    if not pairs:
+        return ()
+    keys = _parse_pairs(pairs, "CART_TOKEN_VERIFY_KEYS")
+    for kid, _ in keys:
+        if any(kid == known for known, _ in signing):
+            raise ImproperlyConfigured(
+                f"CART_TOKEN_VERIFY_KEYS: key id {kid!r} is also in CART_TOKEN_KEYS; list a key "
+                "in one of them: CART_TOKEN_KEYS to sign with it, CART_TOKEN_VERIFY_KEYS only to "
+                "accept it."
+            )
+    return keys
+
+
+def _raw_keys(value: Any, name: str = "CART_TOKEN_KEYS") -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, list | tuple):
         return tuple(str(part).strip() for part in value if str(part).strip())
-    raise ImproperlyConfigured("CART_TOKEN_KEYS must be a string of 'kid:secret' pairs.")
+    raise ImproperlyConfigured(f"{name} must be a string of 'kid:secret' pairs.")
 
 
 @functools.lru_cache(maxsize=16)
@@ -211,28 +248,46 @@ def _parse_keys(
             secret_key.encode(), b"shop.api.cart-token.dev-key", hashlib.sha256
         ).digest()
         return ((DEV_KID, derived),)
+    return _parse_pairs(pairs, "CART_TOKEN_KEYS")
+
+
+def _parse_pairs(pairs: tuple[str, ...], name: str) -> tuple[tuple[str, bytes], ...]:
     keys: list[tuple[str, bytes]] = []
     for pair in pairs:
         kid, sep, secret = pair.partition(":")
         kid = kid.strip()
         if not sep or not _KID_RE.match(kid):
             raise ImproperlyConfigured(
-                f"CART_TOKEN_KEYS: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
+                f"{name}: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
                 "1 to 32 letters, digits, '.', '_' or '-', followed by ':' and the secret."
             )
         secret_bytes = secret.strip().encode()
         if len(secret_bytes) < MIN_KEY_BYTES:
             raise ImproperlyConfigured(
-                f"CART_TOKEN_KEYS: the secret of key {kid!r} is {len(secret_bytes)} bytes; "
+                f"{name}: the secret of key {kid!r} is {len(secret_bytes)} bytes; "
                 f"each secret must be at least {MIN_KEY_BYTES} bytes (HS256 needs a 256-bit key)."
             )
         if any(kid == known for known, _ in keys):
-            raise ImproperlyConfigured(f"CART_TOKEN_KEYS: key id {kid!r} is listed twice.")
+            raise ImproperlyConfigured(f"{name}: key id {kid!r} is listed twice.")
         keys.append((kid, secret_bytes))
     return tuple(keys)
 
 
 # --- Encoding -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Login:
+    """The login a token carries: the user, when the password was checked, the login version.
+
+    `auth_time` is copied unchanged into every re-issued token, so the login ends
+    CART_LOGIN_MAX_AGE after the password check however often the cart changes;
+    `uv` is checked against the account on every request (api.revocation).
+    """
+
+    sub: int
+    auth_time: int
+    uv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +304,14 @@ class CartToken:
     kid: str
     version: int
     size: int  # bytes of the encoded token
+    auth_time: int | None = None
+    uv: str | None = None
+
+    @property
+    def login(self) -> Login | None:
+        if self.sub is None:
+            return None
+        return Login(sub=self.sub, auth_time=self.auth_time or self.orig_iat, uv=self.uv)
 
     @property
     def expires_at(self) -> datetime:
@@ -294,11 +357,13 @@ def encode_cart(
     sub: int | None = None,
     orig_iat: int | None = None,
     now: int | None = None,
+    login: Login | None = None,
 ) -> str:
     """Sign `cart` into a token, with a fresh `jti`, `iat` and sliding `exp`.
 
     Pass the previous token's `orig_iat` when re-issuing, so that the cart's
-    absolute lifetime keeps counting from its first issue.
+    absolute lifetime keeps counting from its first issue, and its `login`, so
+    that the login keeps its own (`auth_time`, `uv`).
     """
     now = int(time.time()) if now is None else now
     orig_iat = now if orig_iat is None else orig_iat
@@ -319,8 +384,14 @@ def encode_cart(
         "cart": cart.to_compact(),
         "v": VERSION,
     }
-    if sub is not None:
+    if login is not None:
+        claims["sub"] = str(login.sub)
+        claims["auth_time"] = login.auth_time
+        if login.uv is not None:
+            claims["uv"] = login.uv
+    elif sub is not None:
         claims["sub"] = str(sub)
+        claims["auth_time"] = now
     kid, secret = _keys()[0]
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -438,7 +509,7 @@ def _signing_key(header: dict[str, Any]) -> tuple[str, bytes]:
         raise UnknownKey(
             "The token does not name its signing key (no 'kid' in its header). " + START_AGAIN
         )
-    for known, secret in _keys():
+    for known, secret in verifying_keys():
         if hmac.compare_digest(known.encode(), kid.encode("utf-8", "surrogatepass")):
             return known, secret
     shown = kid[:32] if _KID_RE.match(kid) else "an unknown key id"
@@ -552,6 +623,15 @@ def _user_id(claims: dict[str, Any]) -> int | None:
     return int(sub)
 
 
+def _check_login_claims(claims: dict[str, Any], now: int) -> None:
+    """`auth_time` is a timestamp and `uv` a login version, when present (api.revocation)."""
+    if "auth_time" in claims:
+        _int_claim(claims, "auth_time")
+    uv = claims.get("uv")
+    if uv is not None and (not isinstance(uv, str) or not _UV_RE.match(uv)):
+        raise InvalidClaim("The token's login version ('uv') is not valid. " + START_AGAIN)
+
+
 def _cart(claims: dict[str, Any]) -> Cart:
     try:
         return Cart.from_compact(claims["cart"])
@@ -568,6 +648,7 @@ CLAIM_CHECKS: list[Callable[[dict[str, Any], int], None]] = [
     _check_times,
     _check_lifetime,
     _check_ids,
+    _check_login_claims,
 ]
 
 
@@ -594,4 +675,6 @@ def decode_cart(token: str, *, now: int | None = None) -> CartToken:
         kid=kid,
         version=claims["v"],
         size=size,
+        auth_time=claims.get("auth_time"),
+        uv=claims.get("uv"),
     )

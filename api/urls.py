@@ -14,6 +14,7 @@ urlpatterns = [
     path("cart/items/<int:product_id>/", views.CartItemView.as_view(), name="cart-item"),
     path("checkout/", views.CheckoutView.as_view(), name="checkout"),
     path("auth/token/", views.LoginView.as_view(), name="login"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("orders/", views.OrderListView.as_view(), name="orders"),
     path("schema/", schema.SchemaView.as_view(), name="schema"),
     path("docs/", schema.SwaggerView.as_view(), name="docs"),

@@ -7,8 +7,10 @@ and goes out in the answer's token.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
+from decimal import Decimal
 from http import HTTPStatus
 
 from django.conf import settings
@@ -22,7 +24,9 @@ from rest_framework import exceptions, generics
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from shop.cart import Cart, CartError, QuantityOutOfRange
+from shop.account_cart import merge_at_login, save_at_logout
+from shop.cart import Cart, CartError
+from shop.cart_rules import NotForSale, NotInCart, add_to_cart, remove_from_cart, set_in_cart
 from shop.checkout import (
     CartAlreadyOrdered,
     CheckoutError,
@@ -33,13 +37,15 @@ from shop.checkout import (
     ProductsUnavailable,
     place_order,
 )
+from shop.limits import TooManyCheckouts
 from shop.models import Order, Product
-from shop.pricing import PricedCart, price_cart
+from shop.pricing import PricedCart, fetch_for_pricing, price_cart
 
+from . import revocation
 from . import serializers as s
 from .authentication import TokenRejected
 from .pagination import PagePagination
-from .plumbing import StatelessAPIView, StatelessMixin, field_error, text_param
+from .plumbing import StatelessAPIView, StatelessMixin, text_param
 from .schema import (
     BAD_BODY,
     BAD_QUERY,
@@ -52,7 +58,7 @@ from .schema import (
     TOKEN_ERRORS,
     TOO_LARGE,
 )
-from .tokens import CartToken, TokenError, encode_cart, expiry, new_cid
+from .tokens import CartToken, Login, TokenError, duration, encode_cart, expiry, new_cid
 
 # --- Catalogue ------------------------------------------------------------------------
 
@@ -113,25 +119,31 @@ class ProductDetailView(StatelessMixin, generics.RetrieveAPIView):
 # --- The cart -----------------------------------------------------------------------
 
 
-def _current(token: CartToken | None) -> tuple[Cart, str, int | None, int | None]:
-    """The request's cart, its id, user and first issue; a new empty cart without a token."""
+def _current(token: CartToken | None) -> tuple[Cart, str, Login | None, int | None]:
+    """The request's cart, its id, login and first issue; a new empty cart without a token."""
     if token is None:
         return Cart(), new_cid(), None, None
-    return token.cart, token.cid, token.sub, token.orig_iat
+    return token.cart, token.cid, token.login, token.orig_iat
 
 
 def cart_answer(
     *,
     priced: PricedCart,
     cid: str,
-    sub: int | None,
+    login: Login | None,
     orig_iat: int | None,
     status: int = HTTPStatus.OK,
+    notices: list | None = None,
 ) -> Response:
-    """`{"token", "cart"}` with a re-issued token (fresh `exp`) for the priced, cleaned cart."""
+    """`{"token", "cart"}` with a re-issued token (fresh `exp`) for the priced, cleaned cart.
+
+    `notices` (from the merge at login) come before pricing's own.
+    """
+    if notices:
+        priced = dataclasses.replace(priced, notices=[*notices, *priced.notices])
     now = int(time.time())
     try:
-        token = encode_cart(cart=priced.cart, cid=cid, sub=sub, orig_iat=orig_iat, now=now)
+        token = encode_cart(cart=priced.cart, cid=cid, login=login, orig_iat=orig_iat, now=now)
     except TokenError as error:
         # The cart's lifetime ended between reading the token and answering.
         raise TokenRejected(error) from error
@@ -144,18 +156,47 @@ def _check_product_id(product_id: int) -> None:
         raise exceptions.NotFound(f"No product with id {product_id} is for sale.")
 
 
-def _require_sold(priced: PricedCart, product_id: int, *, as_field: bool) -> None:
-    """Refuse a change that names a product that is not for sale (or sold out)."""
-    if any(line.product_id == product_id for line in priced.lines):
-        return
-    sold_out = any(n.product_id == product_id and n.code == "sold_out" for n in priced.notices)
-    if sold_out:
-        message, code = f"Product {product_id} is sold out.", "sold_out"
-    else:
-        message, code = f"No product with id {product_id} is for sale.", "not_for_sale"
-    if as_field:
-        raise field_error("product_id", message, code)
-    raise exceptions.NotFound(message, code)
+class CartConflict(exceptions.APIException):
+    """409: the change conflicts with the cart or the stock as they are now."""
+
+    status_code = HTTPStatus.CONFLICT
+
+
+def refused(error: CartError) -> exceptions.APIException:
+    """The API's answer to a change the shop's cart rules refused.
+
+    A product not for sale, or a line not in the cart, is a 404; everything that
+    depends on the cart or the stock as they are now (sold out, not enough stock, the
+    cart's limits) is a 409. The body itself was valid: a bad body is a 400 before this.
+    """
+    if isinstance(error, NotForSale | NotInCart):
+        return exceptions.NotFound(error.message, error.code)
+    return CartConflict(error.message, error.code)
+
+
+def change(request, product_id: int, rule, *args, read: bool = True) -> Response:
+    """Apply one of the shop's cart rules to the token's cart and answer with the new cart.
+
+    The products are read once, for the rule and for pricing alike; with `read` off the
+    rule needs none (removing a line) and pricing reads what is left, if anything.
+    """
+    cart, cid, login, orig_iat = _current(request.auth)
+    products = fetch_for_pricing([*cart.product_ids, product_id]) if read else None
+    try:
+        cart = rule(cart, product_id, *args, products or {})
+    except CartError as error:
+        raise refused(error) from error
+    priced = price_cart(cart, products=products)
+    return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
+
+
+CART_CONFLICT = OpenApiResponse(
+    ERR,
+    "Refused by the cart's current state, nothing changed: the product is sold out "
+    "(`sold_out`), the stock is lower (`not_enough_stock`), or the cart would hold more "
+    f"than {settings.CART_MAX_QUANTITY} of one product or more than "
+    f"{settings.CART_MAX_LINES} products (`invalid_quantity`, `too_many_lines`).",
+)
 
 
 @extend_schema(tags=["cart"])
@@ -167,8 +208,8 @@ class CartView(StatelessAPIView):
         responses={200: CART_ANSWER, **TOKEN_ERRORS},
     )
     def get(self, request):
-        cart, cid, sub, orig_iat = _current(request.auth)
-        return cart_answer(priced=price_cart(cart), cid=cid, sub=sub, orig_iat=orig_iat)
+        cart, cid, login, orig_iat = _current(request.auth)
+        return cart_answer(priced=price_cart(cart), cid=cid, login=login, orig_iat=orig_iat)
 
     @extend_schema(
         summary="Start a new, empty cart",
@@ -177,11 +218,11 @@ class CartView(StatelessAPIView):
         responses={201: CART_ANSWER, **TOKEN_ERRORS},
     )
     def post(self, request):
-        sub = request.auth.sub if request.auth else None
+        login = request.auth.login if request.auth else None
         return cart_answer(
             priced=PricedCart(cart=Cart()),
             cid=new_cid(),
-            sub=sub,
+            login=login,
             orig_iat=None,
             status=HTTPStatus.CREATED,
         )
@@ -195,21 +236,20 @@ class CartItemsView(StatelessAPIView):
         f"is started. At most {settings.CART_MAX_LINES} products and "
         f"{settings.CART_MAX_QUANTITY} of each.",
         request=s.AddItemSerializer,
-        responses={200: CART_ANSWER, 400: BAD_BODY, 413: TOO_LARGE, 415: NOT_JSON, **TOKEN_ERRORS},
+        responses={
+            200: CART_ANSWER,
+            400: BAD_BODY,
+            404: OpenApiResponse(ERR, "No such product for sale (`not_for_sale`)."),
+            409: CART_CONFLICT,
+            413: TOO_LARGE,
+            415: NOT_JSON,
+            **TOKEN_ERRORS,
+        },
         examples=[OpenApiExample("Two of product 1", {"product_id": 1, "quantity": 2})],
     )
     def post(self, request):
         product_id, quantity = s.parse_add_item(request.data)
-        cart, cid, sub, orig_iat = _current(request.auth)
-        try:
-            cart = cart.add(product_id, quantity)
-        except QuantityOutOfRange as error:
-            raise field_error("quantity", error.message, error.code) from error
-        except CartError as error:
-            raise field_error("product_id", error.message, error.code) from error
-        priced = price_cart(cart)
-        _require_sold(priced, product_id, as_field=True)
-        return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
+        return change(request, product_id, add_to_cart, quantity)
 
 
 @extend_schema(
@@ -219,45 +259,39 @@ class CartItemsView(StatelessAPIView):
 class CartItemView(StatelessAPIView):
     @extend_schema(
         summary="Set a line's quantity",
-        description="Sets the quantity of one product; 0 removes the line.",
+        description="Sets the quantity of a line of the cart; 0 removes the line.",
         request=s.SetQuantitySerializer,
         responses={
             200: CART_ANSWER,
             400: BAD_BODY,
+            409: CART_CONFLICT,
             413: TOO_LARGE,
             415: NOT_JSON,
-            404: OpenApiResponse(ERR, "No such product for sale."),
+            404: OpenApiResponse(
+                ERR, "Not a line of this cart (`not_in_cart`), or not for sale (`not_for_sale`)."
+            ),
             **TOKEN_ERRORS,
         },
     )
     def put(self, request, product_id: int):
         _check_product_id(product_id)
         quantity = s.parse_set_quantity(request.data)
-        cart, cid, sub, orig_iat = _current(request.auth)
-        try:
-            cart = cart.set(product_id, quantity)
-        except CartError as error:
-            raise field_error("quantity", error.message, error.code) from error
-        priced = price_cart(cart)
-        if quantity:
-            _require_sold(priced, product_id, as_field=False)
-        return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
+        return change(request, product_id, set_in_cart, quantity)
 
     @extend_schema(
         summary="Remove a line",
-        description="Removing a product that is not in the cart changes nothing.",
+        description="Removes a line of the cart; a product that is not in it is a 404 "
+        "(`not_in_cart`) and changes nothing.",
         request=None,
         responses={
             200: CART_ANSWER,
-            404: OpenApiResponse(ERR, "Not a product id."),
+            404: OpenApiResponse(ERR, "Not a line of this cart (`not_in_cart`)."),
             **TOKEN_ERRORS,
         },
     )
     def delete(self, request, product_id: int):
         _check_product_id(product_id)
-        cart, cid, sub, orig_iat = _current(request.auth)
-        priced = price_cart(cart.remove(product_id))
-        return cart_answer(priced=priced, cid=cid, sub=sub, orig_iat=orig_iat)
+        return change(request, product_id, remove_from_cart, read=False)
 
 
 # --- Checkout --------------------------------------------------------------------------
@@ -295,14 +329,44 @@ def _conflict(error: CheckoutError) -> Response:
         body["product_ids"] = error.product_ids
     if isinstance(error, PricesChanged):
         body["total"] = str(error.actual)
+    if isinstance(error, TooManyCheckouts):
+        body["limit"] = error.limit
+        headers = {"Retry-After": str(error.retry_after)}
+        return Response(body, status=HTTPStatus.TOO_MANY_REQUESTS, headers=headers)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
-def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
+def _checkout_answer(order: Order, *, login: Login | None, status: int) -> Response:
     order = Order.objects.prefetch_related("lines").get(pk=order.pk)
-    fresh = cart_answer(priced=PricedCart(cart=Cart()), cid=new_cid(), sub=sub, orig_iat=None)
+    fresh = cart_answer(priced=PricedCart(cart=Cart()), cid=new_cid(), login=login, orig_iat=None)
     body = {"order": s.OrderSerializer(order).data, **fresh.data}
     return Response(body, status=status)
+
+
+def place_token_order(
+    token: CartToken,
+    *,
+    customer: Customer,
+    user=None,
+    key: str = "",
+    expected_total: Decimal | None = None,
+    address: str | None = None,
+) -> Order:
+    """The shop's checkout of the token's cart; the API then records the token's size on
+    the order (a figure of the comparison page, not part of the order)."""
+    order = place_order(
+        cart=token.cart,
+        customer=customer,
+        channel=Order.Channel.API,
+        user=user,
+        cart_id=token.cid,
+        idempotency_key=key,
+        expected_total=expected_total,
+        address=address,
+    )
+    Order.objects.filter(pk=order.pk).update(token_bytes=token.size)
+    order.token_bytes = token.size
+    return order
 
 
 @extend_schema(
@@ -336,7 +400,13 @@ def _checkout_answer(order: Order, *, sub: int | None, status: int) -> Response:
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
             "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
-            "the `expected_total` sent (`prices_changed`, with the new `total`).",
+            "the `expected_total` sent (`prices_changed`, with the new `total`), or over a limit "
+            "of one order (`order_too_large`: units of a product, value without an account).",
+        ),
+        429: OpenApiResponse(
+            ERR,
+            "`too_many_checkouts`: this address or account placed its orders for the window "
+            "(`limit`); retry after `Retry-After` seconds.",
         ),
         **TOKEN_ERRORS,
     },
@@ -355,30 +425,25 @@ class CheckoutView(StatelessAPIView):
         serializer.is_valid(raise_exception=True)
         expected_total = serializer.validated_data.pop("expected_total", None)
         if token is None or not token.cart:
-            error = EmptyCart()
-            return Response(
-                {"detail": error.message, "code": error.code}, status=HTTPStatus.BAD_REQUEST
-            )
+            return _conflict(EmptyCart())  # a valid body; the cart is what is missing
         user = _token_user(token)
         customer = Customer(**serializer.validated_data)
         try:
-            order = place_order(
-                cart=token.cart,
+            order = place_token_order(
+                token,
                 customer=customer,
-                channel=Order.Channel.API,
                 user=user,
-                cart_id=token.cid,
-                idempotency_key=key,
-                token_bytes=token.size,
+                key=key,
                 expected_total=expected_total,
+                address=request.META.get("REMOTE_ADDR", ""),
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:
-                return _checkout_answer(error.order, sub=token.sub, status=HTTPStatus.OK)
+                return _checkout_answer(error.order, login=token.login, status=HTTPStatus.OK)
             return _conflict(error)
         except CheckoutError as error:
             return _conflict(error)
-        return _checkout_answer(order, sub=token.sub, status=HTTPStatus.CREATED)
+        return _checkout_answer(order, login=token.login, status=HTTPStatus.CREATED)
 
 
 # --- Identity --------------------------------------------------------------------------
@@ -389,8 +454,10 @@ class CheckoutView(StatelessAPIView):
     summary="Log in: the same cart, now carrying the user",
     description=(
         "Checks a username and password and answers with a token for the same cart (same "
-        "`cid`) carrying `sub`, the user id. Logging out is the client forgetting the token: "
-        "the server keeps nothing to delete, so a copied token stays valid until its `exp`."
+        "`cid`, merged with the cart saved with the account at its last logout) carrying "
+        "`sub`, the user id, `auth_time` and the login version `uv`. The login lasts "
+        "CART_LOGIN_MAX_AGE from now, however often the token is re-issued, and ends at once "
+        "with a password change or deactivation."
     ),
     request=s.LoginSerializer,
     responses={
@@ -422,7 +489,87 @@ class LoginView(StatelessAPIView):
                 "Wrong username or password.", code="invalid_credentials"
             )
         cart, cid, _, orig_iat = _current(request.auth)
-        return cart_answer(priced=price_cart(cart), cid=cid, sub=user.pk, orig_iat=orig_iat)
+        merged = merge_at_login(user_id=user.pk, cart=cart)
+        login = Login(sub=user.pk, auth_time=int(time.time()), uv=revocation.login_claim(user))
+        return cart_answer(
+            priced=price_cart(merged.cart),
+            cid=cid,
+            login=login,
+            orig_iat=orig_iat,
+            notices=merged.notices,
+        )
+
+
+LOGOUT_ANSWER = {
+    revocation.DENYLIST: "This cart is revoked on the server until {until}: this token and "
+    "every copy of it get 401 `revoked` from now on.",
+    revocation.USER_VERSION: "Every token logged in to this account, on every device, gets 401 "
+    "`login_ended` from now on.",
+    revocation.SHORT_TTL: "The server keeps nothing to revoke: forget this token; a copy stops "
+    "working at most {ttl} after its last use (at {exp} for this one).",
+    revocation.NONE: "The server keeps nothing to revoke: forget this token; a copy keeps "
+    "working until it expires at {exp}.",
+}
+
+
+@extend_schema(
+    tags=["identity"],
+    summary="Log out: end this token as far as CART_TOKEN_REVOCATION allows",
+    description=(
+        "`denylist`: the token's cart id is refused by every server until its last token "
+        "would have expired. `user-version`: every logged-in token of the user is refused "
+        "(an anonymous cart cannot be ended this way). `short-ttl` and `none`: nothing on "
+        "the server; the answer says until when a copy works. A logged-in cart is kept with "
+        "the account for the next login, on either channel."
+    ),
+    request=None,
+    responses={
+        200: OpenApiResponse(s.LogoutAnswerSerializer, "What was ended, and until when."),
+        401: OpenApiResponse(ERR, "No token, or a refused one: nothing to log out."),
+        431: TOKEN_431,
+    },
+)
+class LogoutView(StatelessAPIView):
+    def post(self, request):
+        token: CartToken | None = request.auth
+        if token is None:
+            raise exceptions.NotAuthenticated(
+                "Send the token to log out as `Authorization: Bearer <token>`.", code="no_token"
+            )
+        mode = revocation.mode()
+        saved = False
+        if token.sub is not None:
+            save_at_logout(user_id=token.sub, cart=token.cart)
+            saved = bool(token.cart)
+        ended, until = "nothing", None
+        if mode == revocation.DENYLIST:
+            until = revocation.revoke_cart(cid=token.cid, orig_iat=token.orig_iat)
+            ended = "cart"
+        elif mode == revocation.USER_VERSION and token.sub is not None:
+            revocation.end_logins(token.sub)
+            ended = "login"
+        explain = LOGOUT_ANSWER[mode]
+        if mode == revocation.USER_VERSION and token.sub is None:
+            explain = (
+                "This cart carries no login, so `user-version` cannot end it: "
+                + LOGOUT_ANSWER[revocation.NONE]
+            )
+        detail = explain.format(
+            until=s.timestamp(until) if until else "",
+            exp=s.timestamp(token.exp),
+            ttl=duration(settings.CART_TOKEN_TTL),
+        )
+        if saved:
+            detail += " Your cart is kept with your account for your next login."
+        return Response(
+            {
+                "detail": detail,
+                "mode": mode,
+                "ended": ended,
+                "until": s.timestamp(until) if until else s.timestamp(token.exp),
+                "cart_saved_to_account": saved,
+            }
+        )
 
 
 class HasUserToken(BasePermission):

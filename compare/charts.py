@@ -13,7 +13,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-COLOURS = {"web": "#c4571b", "api": "#1f6fb2", "baseline": "#7b8794"}
+COLOURS = {"web": "#9c4215", "api": "#1a5f99", "baseline": "#7b8794"}
 FONT = "font-family=\"-apple-system, 'Segoe UI', system-ui, Roboto, sans-serif\""
 
 
@@ -35,6 +35,16 @@ def nice_ceiling(value: float) -> float:
         if candidate >= value * 0.999999:
             return float(candidate)
     return float(10 ** (exponent + 1))  # pragma: no cover
+
+
+def nice_axis(value: float, *, most_ticks: int = 5) -> tuple[float, int]:
+    """An axis maximum just above `value` and its number of intervals, each interval a
+    1, 2, 2.5 or 5 × 10^n step: 1,125 gives 1,250 in five steps of 250, not 2,000."""
+    if value <= 0:
+        return 1.0, 4
+    step = nice_ceiling(value / most_ticks)
+    intervals = max(math.ceil(value / step - 1e-9), 1)
+    return step * intervals, intervals
 
 
 def _number(value: float) -> str:
@@ -60,14 +70,14 @@ def horizontal_bars(
     label_width, right_pad, row, top = 250, 105, 30, 34
     height = top + row * max(len(bars), 1) + 42
     plot = width - label_width - right_pad
-    top_value = nice_ceiling(max((bar.value for bar in bars), default=0))
+    top_value, intervals = nice_axis(max((bar.value for bar in bars), default=0))
     body = [
         f'<text x="0" y="18" font-size="14" font-weight="600" fill="currentColor">'
         f"{escape(title)}</text>"
     ]
-    for tick in range(5):
-        value = top_value * tick / 4
-        x = label_width + plot * tick / 4
+    for tick in range(intervals + 1):
+        value = top_value * tick / intervals
+        x = label_width + plot * tick / intervals
         body.append(
             f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 36}" '
             f'stroke="currentColor" stroke-opacity=".15"/>'
@@ -203,7 +213,7 @@ def throughput_chart(results: Sequence) -> SafeString:
             benchmark_label(r),
             r.rps,
             _channel(r),
-            f"{r.rps:,.0f}" + (f" ({r.ratio:.2f}×)" if r.ratio is not None else ""),
+            f"{r.rps:,.0f}" + (f" · {r.ratio:.2f}×" if r.ratio is not None else ""),
         )
         for r in results
     ]

@@ -131,7 +131,7 @@ def _count(value: int | None) -> str:
 
 
 def _money(value) -> str:
-    return f"{value:,.2f}"
+    return f"€{value:,.2f}"
 
 
 def _ago(when) -> str:
@@ -149,11 +149,17 @@ def _benchmark_figure(result) -> Figure:
         if result.cpu_us_per_request is not None
         else ""
     )
+    carried = ""
+    if result.state_bytes_per_cart is not None and result.client_bytes_per_cart is not None:
+        carried = (
+            f" · a 3-line cart: {result.state_bytes_per_cart:,} B on the server, "
+            f"{result.client_bytes_per_cart:,} B with each request"
+        )
     return Figure(
         charts.benchmark_label(result),
         f"{result.rps:,.0f} req/s",
-        f"manage.py compare, run #{result.run_id}",
-        f"p50 {result.p50_ms:,.1f} ms · p99 {result.p99_ms:,.1f} ms{ratio}{cpu}"
+        f"manage.py compare, run #{result.run_id} ({result.requests:,} requests)",
+        f"p50 {result.p50_ms:,.1f} ms · p99 {result.p99_ms:,.1f} ms{ratio}{cpu}{carried}"
         + (f" · {result.failures} errors" if result.failures else ""),
         "bad" if result.failures else "",
     )
@@ -171,7 +177,8 @@ DRILL_LABELS = {
 def _drill_figure(drill) -> Figure:
     observed = getattr(drill, "observed", "") or ("passed" if drill.passed else "failed")
     verdict = "✓ as predicted" if drill.passed else f"✗ predicted: {drill.expected}"
-    parts = [verdict, Truncator(drill.details.split(";")[0]).chars(90)]
+    # The drill's full details are in the drills table; a figure says what happened.
+    parts = [verdict]
     lost = drill.lost and drill.lost != "nothing"
     if lost:
         # "2 lines (Espresso…, …)": the count says enough here; the table below has the names.
@@ -198,17 +205,35 @@ NO_RUN = Figure(
 )
 
 
-def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
-    """The five rows of the classic comparison, each with this deployment's figures."""
-    s, o = data.sessions, data.orders
-    store = stores.current()
-    web_bench = [b for b in data.benchmarks if b.channel == "web"]
-    api_bench = [b for b in data.benchmarks if b.channel == "api"]
-    web_drills = [d for d in data.drills if d.channel == "web"]
-    api_drills = [d for d in data.drills if d.channel == "api"]
-    sizes = {row.lines: row for row in data.token_sizes}
+@dataclass
+class Inputs:
+    """What every row builder reads: the gathered figures, the keys, and the store's row."""
 
-    counted, decoded = s.count_source or s.source, s.cart_source or s.source
+    data: figures.Comparison
+    keys: list[tuple[str, bytes]]
+    store: stores.Store
+
+    @property
+    def counted(self) -> str:
+        return self.data.sessions.count_source or self.data.sessions.source
+
+    @property
+    def decoded(self) -> str:
+        return self.data.sessions.cart_source or self.data.sessions.source
+
+    def drills(self, channel: str, names: tuple[str, ...]) -> list[Figure]:
+        return [
+            _drill_figure(d) for d in self.data.drills if d.channel == channel and d.drill in names
+        ]
+
+    def benchmarks(self, channel: str) -> list[Figure]:
+        return [_benchmark_figure(b) for b in self.data.benchmarks if b.channel == channel]
+
+
+def session_row(i: Inputs) -> Row:
+    s, o = i.data.sessions, i.data.orders
+    counted, decoded = i.counted, i.decoded
+    sizes = {row.lines: row for row in i.data.token_sizes}
     web_state = [
         Figure("Session store in use", s.store, "SESSION_STORE (shop/stores.py)", s.where),
     ]
@@ -283,16 +308,39 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             )
         )
 
-    if data.run is None:
-        web_scale = api_scale = [NO_RUN]
-        web_resilience = api_resilience = [NO_RUN]
+    return Row(
+        "session",
+        "Session management",
+        "The server keeps each visitor's session; every request depends on it.",
+        "Nothing is kept between requests; each request carries its cart.",
+        web_state,
+        api_state,
+    )
+
+
+def scalability_row(i: Inputs) -> Row:
+    if i.data.run is None:
+        web, api = [NO_RUN], [NO_RUN]
     else:
-        web_scale = [_benchmark_figure(b) for b in web_bench] or [NO_RUN]
-        api_scale = [_benchmark_figure(b) for b in api_bench] or [NO_RUN]
-        web_scale += [_drill_figure(d) for d in web_drills if d.drill == "two_instances"]
-        api_scale += [_drill_figure(d) for d in api_drills if d.drill == "two_instances"]
-        web_resilience = [_drill_figure(d) for d in web_drills if d.drill in RESILIENCE_DRILLS]
-        api_resilience = [_drill_figure(d) for d in api_drills if d.drill in RESILIENCE_DRILLS]
+        web = (i.benchmarks("web") or [NO_RUN]) + i.drills("web", ("two_instances",))
+        api = (i.benchmarks("api") or [NO_RUN]) + i.drills("api", ("two_instances",))
+    return Row(
+        "scalability",
+        "Scalability",
+        "Any instance can answer only if it reaches the shared session store.",
+        "Any instance with the keys can answer any request.",
+        web,
+        api,
+    )
+
+
+def resilience_row(i: Inputs) -> Row:
+    s, decoded = i.data.sessions, i.decoded
+    if i.data.run is None:
+        web_resilience, api_resilience = [NO_RUN], [NO_RUN]
+    else:
+        web_resilience = i.drills("web", RESILIENCE_DRILLS)
+        api_resilience = i.drills("api", RESILIENCE_DRILLS)
     web_resilience = list(web_resilience)
     if s.abandoned_carts is not None:
         web_resilience.append(
@@ -314,6 +362,18 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             )
         )
 
+    return Row(
+        "resilience",
+        "Resilience",
+        "Losing the session store loses the carts.",
+        "A server failure loses nothing of the client's cart.",
+        web_resilience,
+        api_resilience or [NO_RUN],
+    )
+
+
+def complexity_row(i: Inputs) -> Row:
+    s, store, keys, counted = i.data.sessions, i.store, i.keys, i.counted
     web_complexity = [
         Figure(
             "Expired sessions waiting for clearsessions",
@@ -336,7 +396,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             "what every instance must share to serve one visitor",
         ),
     ]
-    web_complexity += [_drill_figure(d) for d in web_drills if d.drill in COMPLEXITY_DRILLS]
+    web_complexity += i.drills("web", COMPLEXITY_DRILLS)
     api_complexity = [
         Figure(
             "Signing keys configured",
@@ -359,71 +419,59 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
         ),
     ]
 
-    def orders(channel: figures.ChannelOrders) -> list[Figure]:
-        source = o.short_source
-        return [
-            Figure(
-                "Orders",
-                _count(channel.orders),
-                source,
-                f"last {_ago(channel.last)}" if channel.last else "none yet",
-            ),
-            Figure(
-                "Revenue",
-                _money(channel.revenue),
-                source,
-                f"{_money(channel.average)} per order" if channel.average is not None else "",
-            ),
-            Figure(
-                "Lines per order",
-                f"{channel.lines_per_order:,.1f}" if channel.lines_per_order is not None else "—",
-                "shop_orderline GROUP BY channel",
-                f"{_count(channel.items)} items in total",
-            ),
-        ]
+    return Row(
+        "complexity",
+        "Complexity",
+        "Session storage, expiry, clean-up and per-session locking to run.",
+        "A simpler server: keys to rotate, and no way to revoke one token.",
+        web_complexity,
+        api_complexity,
+    )
 
+
+def _order_figures(channel: figures.ChannelOrders, source: str) -> list[Figure]:
     return [
-        Row(
-            "session",
-            "Session management",
-            "The server keeps each visitor's session; every request depends on it.",
-            "Nothing is kept between requests; each request carries its cart.",
-            web_state,
-            api_state,
+        Figure(
+            "Orders",
+            _count(channel.orders),
+            source,
+            f"last {_ago(channel.last)}" if channel.last else "none yet",
         ),
-        Row(
-            "scalability",
-            "Scalability",
-            "Any instance can answer only if it reaches the shared session store.",
-            "Any instance with the keys can answer any request.",
-            web_scale,
-            api_scale,
+        Figure(
+            "Revenue",
+            _money(channel.revenue),
+            source,
+            f"{_money(channel.average)} per order" if channel.average is not None else "",
         ),
-        Row(
-            "resilience",
-            "Resilience",
-            "Losing the session store loses the carts.",
-            "A server failure loses nothing of the client's cart.",
-            web_resilience,
-            api_resilience or [NO_RUN],
-        ),
-        Row(
-            "complexity",
-            "Complexity",
-            "Session storage, expiry, clean-up and per-session locking to run.",
-            "A simpler server: keys to rotate, and no way to revoke one token.",
-            web_complexity,
-            api_complexity,
-        ),
-        Row(
-            "use_cases",
-            "Use cases",
-            "Continuous interaction: a person with a browser, carts, logins.",
-            "Scripts, apps, headless front ends: brief, independent requests.",
-            orders(o.web),
-            orders(o.api),
+        Figure(
+            "Lines per order",
+            f"{channel.lines_per_order:,.1f}" if channel.lines_per_order is not None else "—",
+            "shop_orderline GROUP BY channel",
+            f"{_count(channel.items)} items in total",
         ),
     ]
+
+
+def use_cases_row(i: Inputs) -> Row:
+    o = i.data.orders
+    return Row(
+        "use_cases",
+        "Use cases",
+        "Continuous interaction: a person with a browser, carts, logins.",
+        "Scripts, apps, headless front ends: brief, independent requests.",
+        _order_figures(o.web, o.short_source),
+        _order_figures(o.api, o.short_source),
+    )
+
+
+# The rows of the page, in order: one builder each. A new row is one more builder here.
+ROW_BUILDERS = (session_row, scalability_row, resilience_row, complexity_row, use_cases_row)
+
+
+def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
+    """The rows of the classic comparison, each with this deployment's figures."""
+    inputs = Inputs(data=data, keys=keys, store=stores.current())
+    return [build(inputs) for build in ROW_BUILDERS]
 
 
 def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
@@ -431,6 +479,101 @@ def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
         return tokens.signing_keys(), ""
     except ImproperlyConfigured as exc:
         return [], str(exc)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the page below the five rows, folded until the reader opens it."""
+
+    anchor: str
+    title: str
+    template: str
+    summary: str = ""
+    open: bool = False
+
+
+def page_sections(*, inspecting: bool) -> list[Section]:
+    """The parts below the five rows, in reading order; add one here to add it to the page."""
+    return [
+        Section(
+            "benchmarks",
+            "How the figures were measured",
+            "admin/compare/sections/benchmarks.html",
+            "the latest run of manage.py compare, and its throughput against the bare views",
+        ),
+        Section(
+            "drills",
+            "Every fault drill, in full",
+            "admin/compare/sections/drills.html",
+            "what each drill expected, observed, kept and lost",
+        ),
+        Section(
+            "orders",
+            "Orders per day",
+            "admin/compare/sections/orders.html",
+            "the last 30 days, by channel",
+        ),
+        Section(
+            "lab-results",
+            "The lab: the real topology on one machine",
+            "admin/compare/_lab.html",
+            "the latest run of each lab scenario (python manage.py lab)",
+        ),
+        Section(
+            "tradeoffs",
+            "Trade-offs without a number",
+            "admin/compare/sections/tradeoffs.html",
+            "revocation, logout, concurrent changes, what a client can read",
+        ),
+        Section(
+            "inspector",
+            "Token inspector",
+            "admin/compare/sections/inspector.html",
+            "paste an API cart token: what anyone holding it can read",
+            open=inspecting,
+        ),
+    ]
+
+
+def _plain(value) -> str:
+    """A run parameter as a person writes it: lists joined, no Python reprs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_plain(item)}" for key, item in value.items()) or "none"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_plain(item) for item in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+ENVIRONMENT_LABELS = {
+    "cpus": "CPU cores",
+    "cores": "CPU cores",
+    "cpu_model": "CPU",
+    "python": "Python",
+    "django": "Django",
+    "workers": "gunicorn workers per instance",
+    "worker_class": "gunicorn worker class",
+    "users": "locust users",
+    "seconds": "seconds per scenario",
+    "stores": "session stores",
+    "database": "throwaway database",
+    "redis": "Redis",
+    "bind": "servers on",
+    "debug": "DEBUG",
+    "load_generator": "load generator",
+    "load_average_before": "load average before the run",
+}
+
+
+def run_environment(run) -> list[tuple[str, str]]:
+    if run is None:
+        return []
+    return [
+        (ENVIRONMENT_LABELS.get(key, key.replace("_", " ")), _plain(value))
+        for key, value in (run.environment or {}).items()
+        if key != "lock"  # shown as the lock's own table
+    ]
 
 
 # The page shows the same data as these admin pages; it needs the same permissions.
@@ -473,19 +616,21 @@ def compare_page(request):
         if token:
             form = TokenForm(initial={"token": token})
             inspection = inspect_token(token, users=users)
+    from .hidden_state import hidden_state_row  # it builds on this module's Figure and Row
+
     data = figures.comparison()
     keys, key_problem = _signing_keys()
     context = {
         **admin.site.each_context(request),
         "title": "Stateful vs stateless, measured on this deployment",
         "data": data,
-        "rows": comparison_rows(data, keys),
+        "rows": [*comparison_rows(data, keys), hidden_state_row(data)],
         "tradeoffs": TRADEOFFS,
         "key_problem": key_problem,
         "orders_chart": charts.daily_orders_chart(data.days),
         "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
-        "latency_chart": charts.latency_chart(data.benchmarks) if data.benchmarks else "",
-        "benchmark_rows": [(charts.benchmark_label(b), b) for b in data.benchmarks],
+        "run_environment": run_environment(data.run),
+        "sections": page_sections(inspecting=request.method == "POST" or inspection is not None),
         "lock_prices": lock_prices(data.run, data.benchmarks),
         "drill_names": {d.drill for d in data.drills},
         "form": form,

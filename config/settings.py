@@ -9,6 +9,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -100,6 +101,10 @@ if not DEBUG:
         )
 elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
+# Older (or not yet used) keys that still verify signatures (sessions, signed cookies) but
+# never sign: the way to roll DJANGO_SECRET_KEY across a fleet, as the README describes.
+# https://docs.djangoproject.com/en/stable/ref/settings/#secret-key-fallbacks
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -219,6 +224,16 @@ if REDIS_URL:
         }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The order limits (shop.limits) count in a store that every process shares: Redis when
+# there is one, otherwise a database table (made by shop's migration 0003).
+CACHES["limits"] = (
+    {**CACHES["default"], "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":limits"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shop_limits_cache",
+    }
+)
 
 # SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
 # engine, and every description of the store in use is read from the row of that engine.
@@ -230,6 +245,9 @@ if _session_store not in STORES:
 SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# signed_cookies: browsers drop a cookie past 4096 bytes (name + value), so a cart
+# change that would grow the session cookie past this is refused with a message.
+SESSION_COOKIE_MAX_BYTES = env_int("SESSION_COOKIE_MAX_BYTES", 4096)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -238,9 +256,18 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CART_MAX_LINES = env_int("CART_MAX_LINES", 50)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)
 
+# Limits against inventory denial, both channels (shop.limits).
+CHECKOUT_WINDOW = env_int("CHECKOUT_WINDOW", 3600)
+CHECKOUTS_PER_ADDRESS = env_int("CHECKOUTS_PER_ADDRESS", 10)
+CHECKOUTS_PER_ACCOUNT = env_int("CHECKOUTS_PER_ACCOUNT", 10)
+ORDER_MAX_UNITS = env_int("ORDER_MAX_UNITS", 10)
+ANONYMOUS_ORDER_MAX_TOTAL = Decimal(os.environ.get("ANONYMOUS_ORDER_MAX_TOTAL", "") or "500.00")
+
 # Cart tokens of the API: "kid:secret" pairs, comma separated; the first signs,
 # every one verifies. Empty with DEBUG on: a key derived from SECRET_KEY.
 CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
+# Pairs that verify and never sign: a fleet learns a new key here before any instance signs.
+CART_TOKEN_VERIFY_KEYS = os.environ.get("CART_TOKEN_VERIFY_KEYS", "")
 # How a token is ended before its exp: none, denylist, user-version or short-ttl
 # (README, "Ending a token"). Logged-in tokens are always checked against the
 # account (password, active, login version), whatever the mode.
@@ -285,6 +312,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Examples Swagger UI can send as they are (api/schema.py), after the enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_examples",
+        "api.schema.document_request_line_limit",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }
 
 # Server-Timing header on every answer: db time and queries, session store, tokens.
@@ -317,6 +351,35 @@ AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "shop:catalogue"
 LOGOUT_REDIRECT_URL = "shop:catalogue"
 
+# --- Email -------------------------------------------------------------------
+# https://docs.djangoproject.com/en/stable/topics/email/
+# Order confirmations and password resets. The console backend prints each message
+# on the server's output; EMAIL_BACKEND=file (with EMAIL_FILE_PATH) or smtp (with
+# EMAIL_HOST and the rest) sends them elsewhere. A full dotted path works too.
+
+SHOP_NAME = "Corner Shop"
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or "console"
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip() or str(BASE_DIR / "var" / "email")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Corner Shop <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Internationalisation -----------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -329,6 +392,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files served at the site's root: /favicon.ico, which browsers ask for on pages
+# that name no icon (the admin, DRF's browsable API).
+WHITENOISE_ROOT = BASE_DIR / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -374,9 +440,14 @@ SECURE_CSP = {
 
 # --- Logging ------------------------------------------------------------------
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
+# One handler, on the root logger. Django's own "django" logger keeps no handler of its
+# own here and passes its records up, so that each warning is printed once, not twice.
+# ("django.server", runserver's request log, keeps Django's default handler.)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }

@@ -6,6 +6,10 @@ from django.urls import include, path
 from compare.side_by_side import side_by_side
 from shop.urls import account_urlpatterns
 
+admin.site.site_header = "Corner Shop admin"
+admin.site.site_title = "Corner Shop admin"
+admin.site.index_title = "The shop's data, and the stateful vs stateless comparison"
+
 urlpatterns = [
     path("admin/", include("compare.urls")),
     path("admin/", admin.site.urls),

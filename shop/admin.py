@@ -144,12 +144,14 @@ class OrderAdmin(admin.ModelAdmin):
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
             # Totals of what the filters selected, by channel: one GROUP BY query.
-            response.context_data["channel_totals"] = list(
-                changelist.queryset.order_by()
+            labels = dict(Order.Channel.choices)  # the names the list itself shows
+            response.context_data["channel_totals"] = [
+                {**row, "label": labels.get(row["channel"], row["channel"])}
+                for row in changelist.queryset.order_by()
                 .values("channel")
                 .annotate(orders=Count("id"), revenue=Sum("total"))
                 .order_by("channel")
-            )
+            ]
         return response
 
 

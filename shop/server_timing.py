@@ -12,6 +12,8 @@ developer tools displays:
 - `session`: time reading, locking and writing the visitor's session, named by
   its store; with a database store those queries are also counted under `db`;
 - `token-verify`, `token-sign`: time checking and issuing cart tokens (API only);
+- `revocation`: lookups made to end tokens early (the account of a logged-in token,
+  the denylist in `denylist` mode), with their number (API only);
 - `total`: the whole request inside Django, middleware included.
 
 Spans that a request never entered are left out. The figures are kept per
@@ -34,8 +36,11 @@ from django.http import HttpRequest, HttpResponseBase
 
 from . import stores
 
-# Span name -> [seconds, depth]; None outside a request (management commands, tests).
+# Span name -> [seconds, depth, entries]; None outside a request (management commands, tests).
 _spans: ContextVar[dict[str, list] | None] = ContextVar("server_timing_spans", default=None)
+
+# Spans whose number of entries is shown: `revocation;dur=0.2;desc="2 lookups"`.
+COUNTED = {"revocation": "lookup"}
 
 SESSION_METHODS = ("load", "save", "delete", "exists", "create", "cycle_key", "flush")
 
@@ -60,9 +65,10 @@ class timed:  # a function's name: `with timed("session"):` and `@timed("session
             return
         entry = spans.get(self.name)
         if entry is None:
-            entry = spans[self.name] = [0.0, 0]
+            entry = spans[self.name] = [0.0, 0, 0]
         if entry[1] == 0:
             self.start = perf_counter()
+            entry[2] += 1
         entry[1] += 1
         self.entry = entry
 
@@ -120,8 +126,11 @@ def header_value(
 ) -> str:
     """The `Server-Timing` value: db and total always, the other spans when entered."""
     parts = [f'db;dur={_ms(db_seconds)};desc="{queries} quer{"y" if queries == 1 else "ies"}"']
-    for name, (seconds, _depth) in spans.items():
+    for name, entry in spans.items():
+        seconds, entries = entry[0], entry[2] if len(entry) > 2 else 1
         desc = f';desc="{store} store"' if name == "session" else ""
+        if name in COUNTED:
+            desc = f';desc="{entries} {COUNTED[name]}{"" if entries == 1 else "s"}"'
         parts.append(f"{name};dur={_ms(seconds)}{desc}")
     parts.append(f"total;dur={_ms(total)}")
     return ", ".join(parts)

@@ -122,6 +122,19 @@ def test_order_list_shows_items_and_totals_per_channel(admin_client, orders):
     assert '<td class="field-item_count">2</td>' in html
 
 
+def test_order_totals_name_the_channels_as_the_list_does(admin_client, orders):
+    html = admin_client.get(ORDERS).content.decode()
+    totals = html[html.index('class="order-totals"') :]
+    assert '<th scope="row">Web shop (session)</th>' in totals
+    assert '<th scope="row">JSON API (token)</th>' in totals
+    assert "€16.00" in totals
+
+
+def test_every_admin_page_carries_the_shops_admin_styles(admin_client):
+    for url in (ORDERS, "/admin/", "/admin/compare/"):
+        assert "css/admin.css" in admin_client.get(url).content.decode()
+
+
 def test_order_page_shows_lines_read_only(admin_client, orders):
     web, _ = orders
     url = reverse("admin:shop_order_change", args=[web.pk])

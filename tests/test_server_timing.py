@@ -103,3 +103,17 @@ def test_server_timing_off_sends_no_header(settings):
     response = Client().post("/api/cart/")  # a new client builds its middleware now
     assert response.status_code == HTTPStatus.CREATED
     assert not response.has_header("Server-Timing")
+
+
+def test_the_header_counts_revocation_lookups(client, settings, login_claims, forge):
+    from django.contrib.auth import get_user_model
+
+    settings.CART_TOKEN_REVOCATION = "denylist"
+    settings.REDIS_URL = ""
+    user = get_user_model().objects.create_user("timed", "t@example.com", "x" * 20)
+    anonymous = client.get("/api/cart/", HTTP_AUTHORIZATION=f"Bearer {forge()}")
+    assert "revocation;dur=" in anonymous["Server-Timing"]
+    assert 'desc="1 lookup"' in anonymous["Server-Timing"]
+    token = forge(claims=login_claims(user))
+    logged_in = client.get("/api/cart/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert 'desc="2 lookups"' in logged_in["Server-Timing"]

@@ -136,3 +136,17 @@ def test_cookies_are_http_only_and_same_site_lax_and_secure_behind_https():
     secure = manage("shell", "-v", "0", "-c", code, **PRODUCTION_ENV)
     assert plain.stdout.split() == ["True", "Lax", "Lax", "False", "False"]
     assert secure.stdout.split() == ["True", "Lax", "Lax", "True", "True"], secure.stderr
+
+
+def test_an_unknown_revocation_mode_is_refused_with_the_choices():
+    result = manage("check", CART_TOKEN_REVOCATION="blocklist")
+    assert result.returncode != 0
+    assert "none, denylist, user-version, short-ttl" in result.stderr
+
+
+@pytest.mark.parametrize(("mode", "ttl"), [("none", "604800"), ("short-ttl", "300")])
+def test_short_ttl_mode_makes_tokens_short_lived_by_default(mode, ttl):
+    code = "from django.conf import settings; print(settings.CART_TOKEN_TTL)"
+    result = manage("shell", "-v", "0", "-c", code, CART_TOKEN_REVOCATION=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ttl

@@ -70,7 +70,8 @@ def test_catalogue_search_matches_name_and_description(client, make_product):
     html = response.content.decode()
     assert "Sencha Green Tea" in html
     assert "Chef&#x27;s Knife" not in html
-    assert "1 result for “sencha”" in html
+    assert "1 product matches your search" in html
+    assert "Search results for “sencha”" in html
 
 
 def test_catalogue_search_and_category_ignore_nul_characters(client, make_product):
@@ -78,7 +79,8 @@ def test_catalogue_search_and_category_ignore_nul_characters(client, make_produc
     response = client.get("/?q=sen%00cha&category=%00")
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
-    assert "1 result for “sencha”" in html
+    assert "1 product matches your search" in html
+    assert "Search results for “sencha”" in html
     assert "\x00" not in html
 
 

@@ -183,13 +183,14 @@ def run_scenario(
     products_file: Path | None = None,
     lines: int = 2,
     progress: Callable[[float], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> ScenarioResult:
     """Run locust for `seconds` against `server`; CPU is read from its workers around the run."""
     name = f"{scenario.key}-{store or 'none'}-{lines}"
     prefix = work_dir / name
     for suffix in ("_stats.csv", "_failures.csv"):
         Path(f"{prefix}{suffix}").unlink(missing_ok=True)
-    env = dict(os.environ, LOCUST_WAIT="0", LOAD_CART_LINES=str(lines))
+    env = dict(os.environ, **(env or {}), LOCUST_WAIT="0", LOAD_CART_LINES=str(lines))
     if products_file is not None:
         env["LOAD_PRODUCTS_FILE"] = str(products_file)
     log_path = work_dir / f"locust-{name}.log"

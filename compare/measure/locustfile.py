@@ -21,7 +21,9 @@ a product already in it, so the cart keeps its size.
 Environment variables (set by `manage.py compare`, optional otherwise):
 LOCUST_WAIT ("min,max" seconds of think time; "0" for none), LOAD_PRODUCTS_FILE
 (JSON list of {id, slug, name}; otherwise the catalogue is read from
-/api/products/), LOAD_CART_LINES (lines of the add-only users' cart).
+/api/products/), LOAD_CART_LINES (lines of the add-only users' cart), LOAD_API_TOKEN
+(a cart token logged in by the caller: the API add-only users all start from it, so
+every add checks its login).
 """
 
 from __future__ import annotations
@@ -283,8 +285,14 @@ class ApiShopper(FastHttpUser):
 
     def make_base_cart(self) -> None:
         """A cart of `cart_lines()` lines; every add-only request adds to this same token."""
-        chosen = random.sample(self.products, min(cart_lines(), len(self.products)))
-        data = self.new_cart_with(chosen, name="api: setup add")
+        given = os.environ.get("LOAD_API_TOKEN", "")  # a logged-in cart made by the caller
+        if given:
+            data = self.call("GET", "/api/cart/", token=given, name="api: setup cart", expect=200)
+            if data is not None:
+                data["token"] = given
+        else:
+            chosen = random.sample(self.products, min(cart_lines(), len(self.products)))
+            data = self.new_cart_with(chosen, name="api: setup add")
         if data is not None:
             self.base_token, self.base_cart = data["token"], self.lines(data)
 

@@ -234,3 +234,33 @@ def test_the_whole_script_runs_on_both_channels_and_each_column_shows_the_truth(
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert errors == []
+
+
+def test_remove_log_out_and_log_in_again_on_both_channels(page, shop):
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto("/side-by-side/")
+    sbs = SideBySide(page, shop[1])
+    first, second = sbs.products[:2]
+
+    sbs.run("Add to cart", product=first, quantity=1)
+    sbs.run("Add to cart", product=second, quantity=1)
+    sbs.run("Remove line", product=first)
+    assert sbs.check_web()["cart"] == [[second, 1]]
+    assert sbs.check_api().cart.to_compact() == [[second, 1]]
+
+    sbs.run("Log in")
+    user_id = sbs.check_web()["_auth_user_id"]
+    token_before_logout = sbs.shown("api-token")
+
+    sbs.run("Log out")
+    assert "_auth_user_id" not in sbs.check_web()
+    assert sbs.shown("api-token") == ""  # the page forgot its token
+    assert "The previous token" in sbs.last_step("api")
+
+    sbs.run("Log in")  # the same demo account, through the login form this time
+    assert "POST /accounts/login/" in sbs.last_step("web")
+    assert sbs.check_web()["_auth_user_id"] == user_id
+    assert sbs.check_api().sub == int(user_id)
+    assert sbs.shown("api-token") != token_before_logout
+    assert errors == []

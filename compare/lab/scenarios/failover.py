@@ -1,15 +1,17 @@
 """`lab failover`: the Redis primary is killed under load; Sentinel promotes the replica.
 
 Two shop instances keep their web sessions in Redis, reached through three
-Sentinels; web shoppers and API shoppers add to their carts through both
-instances, in turn. A third of the way into the run the primary gets SIGKILL.
+Sentinels, behind HAProxy in round robin (compare/lab/fleet.py); web shoppers
+and API shoppers add to their carts through the balancer, so each visitor's
+requests reach both instances in turn. A third of the way into the run the primary gets SIGKILL.
 Each shopper records every change and what the server answered; afterwards the
 history checker (compare/lab/history.py) compares each cart with its record.
 
 Replication is asynchronous, as Redis ships: the primary acknowledges a write
 before the replica has it, so a change acknowledged just before the kill can be
-lost on promotion. The API never talks to Redis (its cart is in the token):
-its errors and lost changes are expected to be 0.
+lost on promotion. The API never talks to Redis (its cart is in the token, and
+CART_TOKEN_REVOCATION is "none" as shipped): its errors and lost changes are
+expected to be 0. With the Redis denylist every API request would ask Redis too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from compare.lab.fleet import start_fleet
 from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check
 from compare.lab.results import Point, RunContext
 from compare.lab.scenarios import LabScenario
@@ -181,9 +184,9 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
     csrf_page = f"/products/{rows[0][1]}/"
     ctx.say("Starting two shop instances with their sessions in Redis, through Sentinel ...")
     env = lab.shop_env(store="cache", sentinels=sentinels)
-    instances = [lab.shop(f"shop-{name}", env) for name in ("a", "b")]
-    urls = [server.url for server in instances]
-    ctx.say(f"Shoppers alternate between the two instances: {', '.join(urls)}")
+    fleet = start_fleet(lab, "shop", env, count=2, mode="round-robin", workers=2)
+    urls = [fleet.url]
+    ctx.say(f"Shoppers go through HAProxy ({fleet.url}), round robin over two instances")
 
     per_channel = max(1, ctx.users // 2)
     shoppers = [

@@ -21,13 +21,19 @@ from pathlib import Path
 import django
 from django.core.management.base import BaseCommand, CommandError
 
-from compare.measure import report
-from compare.measure.clients import ApiScript, Product, WebVisitor
-from compare.measure.drills import STORE_LABELS, Drills
-from compare.measure.load import ScenarioResult, run_scenario
-from compare.measure.rounds import Run, median_of_rounds, plan
-from compare.measure.servers import Server, ServerError
-from compare.measure.stage import Stage, static_manifest_is_current
+try:
+    from compare.measure import report
+    from compare.measure.clients import ApiScript, Product, WebVisitor
+    from compare.measure.drills import STORE_LABELS, Drills
+    from compare.measure.load import ScenarioResult, run_scenario
+    from compare.measure.rounds import BARE, Run, median_of_rounds, plan
+    from compare.measure.servers import Server, ServerError, serve
+    from compare.measure.stage import Stage, static_manifest_is_current
+except ModuleNotFoundError as missing:  # `make run` installs the shop, not the measurement tools
+    raise SystemExit(
+        f"manage.py compare needs the measurement tools ({missing.name} is not installed): "
+        "run `make compare`, which installs them (requirements-dev.txt) and runs it."
+    ) from None
 
 STORES = ("db", "redis", "signed_cookies")
 ADDS_PER_VISITOR = 90  # as compare/measure/locustfile.py (never imported here)
@@ -62,7 +68,9 @@ class Command(BaseCommand):
             "--users", type=int, default=10, help="Concurrent locust users (default 10)."
         )
         parser.add_argument(
-            "--only", choices=("benchmarks", "drills"), help="Run only one half of the command."
+            "--only",
+            choices=("benchmarks", "drills", "hidden-state"),
+            help="Run only one part of the command (hidden-state: what the API still keeps).",
         )
         parser.add_argument(
             "--stores",
@@ -192,7 +200,7 @@ class Command(BaseCommand):
 
         results: list[ScenarioResult] = []
         outcomes = []
-        if options["only"] != "drills":
+        if options["only"] in (None, "benchmarks"):
             self.say(
                 f"\nBenchmarks: {seconds} s each, {users} users, load generator on this machine"
             )
@@ -208,7 +216,7 @@ class Command(BaseCommand):
                 drills = Drills(stage, products, log=lambda line: self.say(f"  {line}"))
                 drills.workers = options["workers"]
                 environment["lock"] = drills.lost_without_lock(locking)
-        if options["only"] != "benchmarks":
+        if options["only"] in (None, "drills"):
             self.say("\nFault drills")
             drills = Drills(stage, products, log=lambda line: self.say(f"  {line}"))
             drills.workers = options["workers"]
@@ -229,6 +237,12 @@ class Command(BaseCommand):
                         f"{outcome.store or '-':<20} expected {outcome.expected}, "
                         f"saw {outcome.observed}"
                     )
+        hidden = ""
+        if options["only"] in (None, "hidden-state"):
+            hidden, environment["hidden_state"], more = self.hidden_state(
+                stage, servers, products, products_file, options, results
+            )
+            outcomes += more
         if skipped:
             environment["skipped"] = skipped
         text = report.render(
@@ -239,7 +253,50 @@ class Command(BaseCommand):
             header=header,
             lock=environment.get("lock", []),
         )
-        return text, results, outcomes, environment
+        return text + hidden, results, outcomes, environment
+
+    def hidden_state(self, stage, servers, products, products_file, options, results):
+        """Revocation modes under load, replay, fork and staleness drills (hidden_state.py)."""
+        from compare.measure import hidden_state
+
+        self.say("\nWhat the stateless channel still keeps")
+        baseline = next((r for r in results if r.scenario.key == BARE.key), None)
+        if baseline is None:
+            with serve(
+                "bare",
+                env=stage.env(settings="compare.bare.settings"),
+                workers=options["workers"],
+                log_dir=stage.log_dir,
+            ) as bare:
+                baseline = run_scenario(
+                    BARE,
+                    bare,
+                    store="",
+                    seconds=options["seconds"],
+                    users=options["users"],
+                    work_dir=stage.tmp,
+                    progress=self.progress_bar(BARE.title, options["seconds"]),
+                )
+                self.done(BARE.title, baseline)
+        part = hidden_state.HiddenState(
+            stage,
+            products,
+            seconds=options["seconds"],
+            users=options["users"],
+            workers=options["workers"],
+            log=lambda line: self.say(f"  {line}"),
+            products_file=products_file,
+            progress=self.progress_bar,
+        )
+        figures = part.revocation(baseline)
+        outcomes, kept = part.drills()
+        for outcome in outcomes:
+            self.say(
+                f"  {'PASS' if outcome.passed else 'FAIL'}  {outcome.drill:<15} "
+                f"{outcome.store:<20} expected {outcome.expected}, saw {outcome.observed}"
+            )
+        text = hidden_state.render(figures, outcomes, kept)
+        return text, hidden_state.as_json(figures, kept), outcomes
 
     def benchmarks(self, stage, servers, stores, products, products_file, options, notes):
         """Every scenario of `rounds.plan`, interleaved; the medians of the rounds."""

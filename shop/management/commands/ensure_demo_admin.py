@@ -20,7 +20,10 @@ class Command(BaseCommand):
         User = get_user_model()
         username = options["username"]
         if User.objects.filter(username=username).exists():
-            self.stdout.write(f"Admin user '{username}' already exists; password unchanged.")
+            self.stdout.write(
+                f"Admin user '{username}' already exists; password unchanged "
+                f"(forgotten? python manage.py changepassword {username})."
+            )
             return
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)

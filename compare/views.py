@@ -22,6 +22,7 @@ from shop import stores
 from . import charts, figures
 from .inspector import inspect_token, sample_token
 from .lab import page as lab_page
+from .lock_price import lock_prices
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
 INSPECTOR_MAX_CHARS = 200_000
@@ -571,6 +572,7 @@ def run_environment(run) -> list[tuple[str, str]]:
     return [
         (ENVIRONMENT_LABELS.get(key, key.replace("_", " ")), _plain(value))
         for key, value in (run.environment or {}).items()
+        if key != "lock"  # shown as the lock's own table
     ]
 
 
@@ -629,6 +631,7 @@ def compare_page(request):
         "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
         "run_environment": run_environment(data.run),
         "sections": page_sections(inspecting=request.method == "POST" or inspection is not None),
+        "lock_prices": lock_prices(data.run, data.benchmarks),
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,

@@ -9,6 +9,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -223,6 +224,16 @@ if REDIS_URL:
         }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The order limits (shop.limits) count in a store that every process shares: Redis when
+# there is one, otherwise a database table (made by shop's migration 0003).
+CACHES["limits"] = (
+    {**CACHES["default"], "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":limits"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shop_limits_cache",
+    }
+)
 
 # SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
 # engine, and every description of the store in use is read from the row of that engine.
@@ -244,6 +255,13 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 CART_MAX_LINES = env_int("CART_MAX_LINES", 50)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)
+
+# Limits against inventory denial, both channels (shop.limits).
+CHECKOUT_WINDOW = env_int("CHECKOUT_WINDOW", 3600)
+CHECKOUTS_PER_ADDRESS = env_int("CHECKOUTS_PER_ADDRESS", 10)
+CHECKOUTS_PER_ACCOUNT = env_int("CHECKOUTS_PER_ACCOUNT", 10)
+ORDER_MAX_UNITS = env_int("ORDER_MAX_UNITS", 10)
+ANONYMOUS_ORDER_MAX_TOTAL = Decimal(os.environ.get("ANONYMOUS_ORDER_MAX_TOTAL", "") or "500.00")
 
 # Cart tokens of the API: "kid:secret" pairs, comma separated; the first signs,
 # every one verifies. Empty with DEBUG on: a key derived from SECRET_KEY.
@@ -298,6 +316,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_examples",
+        "api.schema.document_request_line_limit",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }

@@ -253,13 +253,6 @@ backend shop
         if answer:
             raise BalancerError(f"HAProxy refused to set {name} to {state}: {answer}")
 
-    def drain(self, name: str, *, timeout: float = 10.0) -> None:
-        """Take `name` out of rotation (maint) and wait until its requests in flight are done."""
-        self.set_state(name, "maint")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.instances()[name].sessions_now:
-            time.sleep(0.05)
-
     def wait_status(self, name: str, status: str, *, timeout: float = 10.0) -> None:
         """Wait until HAProxy reports `name` with `status` (UP, DOWN, MAINT)."""
         deadline = time.monotonic() + timeout

@@ -20,9 +20,10 @@ class PagePagination(PageNumberPagination):
     last_page_strings = ()
 
     def get_page_number(self, request, paginator) -> int:
-        raw = request.query_params.get(self.page_query_param)
-        if raw is None:
+        values = request.query_params.getlist(self.page_query_param)
+        if not values:
             return 1
+        raw = values[0] if len(values) == 1 else ""  # `?page=1&page=2` names no one page
         if not (raw.isascii() and raw.isdigit()) or int(raw[:_MAX_DIGITS] or "0") == 0:
             raise exceptions.ValidationError(
                 {

@@ -79,7 +79,10 @@ def text_param(request, name: str) -> str:
     A NUL can be no part of a name, description or slug, and PostgreSQL refuses it
     in any string (a 500 before this check), so it is refused, not silently dropped.
     """
-    value = request.query_params.get(name, "")
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise field_error(name, f"Give `{name}` once.", "repeated_parameter")
+    value = values[0] if values else ""
     if "\x00" in value:
         raise field_error(
             name,

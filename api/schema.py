@@ -201,3 +201,23 @@ def add_examples(result, generator, request, public):
             elif prop_name in EXAMPLES:
                 prop["example"] = EXAMPLES[prop_name]
     return result
+
+
+# gunicorn's limit on the request line (method, path and query string), refused with
+# 414 before Django sees the request: part of what any operation can answer.
+REQUEST_LINE_LIMIT = 4094
+
+
+def document_request_line_limit(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer 414 for an over-long request line."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "414",
+                    {
+                        "description": "The request line (path and query string) is over "
+                        f"the server's limit of {REQUEST_LINE_LIMIT} bytes; it was not read."
+                    },
+                )
+    return result

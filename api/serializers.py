@@ -17,9 +17,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from shop import checkout as customer_rules
 from shop.cart import MAX_PRODUCT_ID
 from shop.models import Order, OrderLine, Product
-from shop.pricing import PricedCart
+from shop.pricing import NoticeCode, PricedCart
 
 # The largest product id, as the shop's cart defines it.
 MAX_ID = MAX_PRODUCT_ID
@@ -110,7 +111,7 @@ def cart_body(priced: PricedCart, *, exp: int) -> dict[str, Any]:
         "item_count": priced.item_count,
         "expires_at": timestamp(exp),
         "notices": [
-            {"product_id": n.product_id, "code": n.code, "message": n.message}
+            {"product_id": n.product_id, "code": str(n.code), "message": n.message}
             for n in priced.notices
         ],
     }
@@ -143,7 +144,7 @@ class CartLineSerializer(serializers.Serializer):
 class NoticeSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     code = serializers.ChoiceField(
-        choices=["unavailable", "sold_out", "reduced", "merge_capped", "merge_full", "merge_stale"],
+        choices=[code.value for code in NoticeCode],
         help_text="`merge_*`: what merging the account's saved cart at login changed "
         "(product_id 0 when the notice is about the whole cart).",
     )
@@ -199,7 +200,14 @@ class ShortageSerializer(serializers.Serializer):
 class CheckoutConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
-        choices=["cart_already_ordered", "out_of_stock", "products_unavailable", "prices_changed"]
+        choices=[
+            "cart_already_ordered",
+            "out_of_stock",
+            "products_unavailable",
+            "prices_changed",
+            "empty_cart",
+            "order_too_large",
+        ]
     )
     shortages = ShortageSerializer(many=True, required=False)
     product_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
@@ -230,7 +238,13 @@ class ProductSerializer(serializers.ModelSerializer):
 # Patterns of the schema: DRF's CharField refuses NUL characters, and by default
 # strips surrounding whitespace before checking blank and lengths.
 _ANY = r"[^\u0000]"
-_VISIBLE = r"[^\s\u0000]"
+# Python's str.strip() whitespace, spelled out: ECMA's \s differs (no U+0085, U+001C-1F;
+# it has U+FEFF, which strip() keeps).
+_WHITESPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+_VISIBLE = f"[^{_WHITESPACE}\\u0000]"
 
 
 def text_schema(*, min_length: int, max_length: int, trimmed: bool = True) -> dict[str, Any]:
@@ -266,35 +280,32 @@ class TextEmailField(TextField, serializers.EmailField):
     pass
 
 
-# The web shop's CheckoutForm rules, so that both channels accept the same details:
-# lengths are counted after stripping surrounding whitespace; a name is not blank and
-# an address has at least ADDRESS_MIN_LENGTH characters.
-NAME_MAX_LENGTH = 200
-EMAIL_MAX_LENGTH = 254
-ADDRESS_MIN_LENGTH = 5
-ADDRESS_MAX_LENGTH = 1000
-FULL_ADDRESS = "Enter a full delivery address."
-
-
-@extend_schema_field(text_schema(min_length=1, max_length=NAME_MAX_LENGTH))
+@extend_schema_field(text_schema(min_length=1, max_length=customer_rules.NAME_MAX_LENGTH))
 class NameField(TextField):
     """A name: not blank once stripped."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 1)
-        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
-        kwargs.setdefault("error_messages", {"blank": "Enter your name."})
+        kwargs.setdefault("max_length", customer_rules.NAME_MAX_LENGTH)
+        kwargs.setdefault("error_messages", {"blank": customer_rules.NAME_MISSING})
         super().__init__(**kwargs)
 
 
-@extend_schema_field(text_schema(min_length=ADDRESS_MIN_LENGTH, max_length=ADDRESS_MAX_LENGTH))
+@extend_schema_field(
+    text_schema(
+        min_length=customer_rules.ADDRESS_MIN_LENGTH, max_length=customer_rules.ADDRESS_MAX_LENGTH
+    )
+)
 class AddressField(TextField):
     """A delivery address of ADDRESS_MIN_LENGTH characters or more once stripped."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_length", ADDRESS_MIN_LENGTH)
-        kwargs.setdefault("max_length", ADDRESS_MAX_LENGTH)
-        kwargs.setdefault("error_messages", {"blank": FULL_ADDRESS, "min_length": FULL_ADDRESS})
+        kwargs.setdefault("min_length", customer_rules.ADDRESS_MIN_LENGTH)
+        kwargs.setdefault("max_length", customer_rules.ADDRESS_MAX_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {"blank": customer_rules.FULL_ADDRESS, "min_length": customer_rules.FULL_ADDRESS},
+        )
         super().__init__(**kwargs)
 
 
@@ -314,12 +325,17 @@ class PasswordField(TextField):
 
 class CustomerSerializer(serializers.Serializer):
     name = NameField()
-    email = TextEmailField(max_length=EMAIL_MAX_LENGTH)
+    email = TextEmailField(max_length=customer_rules.EMAIL_MAX_LENGTH)
     address = AddressField()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"})
+class TotalField(serializers.DecimalField):
+    """A total of money as text, "12.50": what the schema says is what is accepted."""
+
+
 class CheckoutSerializer(CustomerSerializer):
-    expected_total = serializers.DecimalField(
+    expected_total = TotalField(
         max_digits=12,
         decimal_places=2,
         min_value=0,

@@ -2,10 +2,12 @@
 
 Nothing about an API cart is kept on the server: the token is the cart. Keys
 come from CART_TOKEN_KEYS ("kid:secret" pairs; the first signs, every one
-verifies), so keys rotate without logging anyone out. A token is checked in a
-fixed order, cheapest and least trusting first: size, shape, header (only
-`alg` HS256, `typ` JWT and a `kid` from the configured set), signature with
-that one key, then the claims. Every refusal is a `TokenError` whose `code`
+verifies) and CART_TOKEN_VERIFY_KEYS (pairs that verify and never sign), so
+keys rotate without logging anyone out, even on a fleet that learns a new key
+one instance at a time (the README's scale-out section: the two-phase roll).
+A token is checked in a fixed order, cheapest and least trusting first: size,
+shape, header (only `alg` HS256, `typ` JWT and a `kid` from the configured
+set), signature with that one key, then the claims. Every refusal is a `TokenError` whose `code`
 names the reason and whose `message` tells a person what to do.
 
 Clocks of several instances are never exactly in step, so the time claims get
@@ -168,6 +170,7 @@ def check_configuration() -> None:
     """Refuse to start without usable keys; called from ApiConfig.ready()."""
     global started_in_debug
     _parse_keys(_raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY))
+    _verify_only_keys()
     started_in_debug = bool(settings.DEBUG)
 
 
@@ -180,6 +183,15 @@ def signing_keys() -> list[tuple[str, bytes]]:
     return list(_keys())
 
 
+def verifying_keys() -> list[tuple[str, bytes]]:
+    """Every key a token may be signed with: the signing keys, then the verify-only ones.
+
+    CART_TOKEN_VERIFY_KEYS lets an instance accept a key before any instance signs
+    with it: the first phase of a roll across a fleet.
+    """
+    return list(_keys()) + list(_verify_only_keys())
+
+
 def _keys() -> tuple[tuple[str, bytes], ...]:
     return _parse_keys(
         _raw_keys(settings.CART_TOKEN_KEYS),
@@ -188,12 +200,36 @@ def _keys() -> tuple[tuple[str, bytes], ...]:
     )
 
 
-def _raw_keys(value: Any) -> tuple[str, ...]:
+def _verify_only_keys() -> tuple[tuple[str, bytes], ...]:
+    return _parse_verify_only(
+        _raw_keys(getattr(settings, "CART_TOKEN_VERIFY_KEYS", ""), "CART_TOKEN_VERIFY_KEYS"),
+        _keys(),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_verify_only(
+    pairs: tuple[str, ...], signing: tuple[tuple[str, bytes], ...]
+) -> tuple[tuple[str, bytes], ...]:
+    if not pairs:
+        return ()
+    keys = _parse_pairs(pairs, "CART_TOKEN_VERIFY_KEYS")
+    for kid, _ in keys:
+        if any(kid == known for known, _ in signing):
+            raise ImproperlyConfigured(
+                f"CART_TOKEN_VERIFY_KEYS: key id {kid!r} is also in CART_TOKEN_KEYS; list a key "
+                "in one of them: CART_TOKEN_KEYS to sign with it, CART_TOKEN_VERIFY_KEYS only to "
+                "accept it."
+            )
+    return keys
+
+
+def _raw_keys(value: Any, name: str = "CART_TOKEN_KEYS") -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, list | tuple):
         return tuple(str(part).strip() for part in value if str(part).strip())
-    raise ImproperlyConfigured("CART_TOKEN_KEYS must be a string of 'kid:secret' pairs.")
+    raise ImproperlyConfigured(f"{name} must be a string of 'kid:secret' pairs.")
 
 
 @functools.lru_cache(maxsize=16)
@@ -212,23 +248,27 @@ def _parse_keys(
             secret_key.encode(), b"shop.api.cart-token.dev-key", hashlib.sha256
         ).digest()
         return ((DEV_KID, derived),)
+    return _parse_pairs(pairs, "CART_TOKEN_KEYS")
+
+
+def _parse_pairs(pairs: tuple[str, ...], name: str) -> tuple[tuple[str, bytes], ...]:
     keys: list[tuple[str, bytes]] = []
     for pair in pairs:
         kid, sep, secret = pair.partition(":")
         kid = kid.strip()
         if not sep or not _KID_RE.match(kid):
             raise ImproperlyConfigured(
-                f"CART_TOKEN_KEYS: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
+                f"{name}: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
                 "1 to 32 letters, digits, '.', '_' or '-', followed by ':' and the secret."
             )
         secret_bytes = secret.strip().encode()
         if len(secret_bytes) < MIN_KEY_BYTES:
             raise ImproperlyConfigured(
-                f"CART_TOKEN_KEYS: the secret of key {kid!r} is {len(secret_bytes)} bytes; "
+                f"{name}: the secret of key {kid!r} is {len(secret_bytes)} bytes; "
                 f"each secret must be at least {MIN_KEY_BYTES} bytes (HS256 needs a 256-bit key)."
             )
         if any(kid == known for known, _ in keys):
-            raise ImproperlyConfigured(f"CART_TOKEN_KEYS: key id {kid!r} is listed twice.")
+            raise ImproperlyConfigured(f"{name}: key id {kid!r} is listed twice.")
         keys.append((kid, secret_bytes))
     return tuple(keys)
 
@@ -469,7 +509,7 @@ def _signing_key(header: dict[str, Any]) -> tuple[str, bytes]:
         raise UnknownKey(
             "The token does not name its signing key (no 'kid' in its header). " + START_AGAIN
         )
-    for known, secret in _keys():
+    for known, secret in verifying_keys():
         if hmac.compare_digest(known.encode(), kid.encode("utf-8", "surrogatepass")):
             return known, secret
     shown = kid[:32] if _KID_RE.match(kid) else "an unknown key id"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from decimal import Decimal
 from http import HTTPStatus
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from shop.account_cart import merge_at_login, save_at_logout
-from shop.cart import Cart, CartError, QuantityOutOfRange
+from shop.cart import Cart, CartError
+from shop.cart_rules import NotForSale, NotInCart, add_to_cart, remove_from_cart, set_in_cart
 from shop.checkout import (
     CartAlreadyOrdered,
     CheckoutError,
@@ -35,14 +37,15 @@ from shop.checkout import (
     ProductsUnavailable,
     place_order,
 )
+from shop.limits import TooManyCheckouts
 from shop.models import Order, Product
-from shop.pricing import PricedCart, price_cart
+from shop.pricing import PricedCart, fetch_for_pricing, price_cart
 
 from . import revocation
 from . import serializers as s
 from .authentication import TokenRejected
 from .pagination import PagePagination
-from .plumbing import StatelessAPIView, StatelessMixin, field_error, text_param
+from .plumbing import StatelessAPIView, StatelessMixin, text_param
 from .schema import (
     BAD_BODY,
     BAD_QUERY,
@@ -153,18 +156,47 @@ def _check_product_id(product_id: int) -> None:
         raise exceptions.NotFound(f"No product with id {product_id} is for sale.")
 
 
-def _require_sold(priced: PricedCart, product_id: int, *, as_field: bool) -> None:
-    """Refuse a change that names a product that is not for sale (or sold out)."""
-    if any(line.product_id == product_id for line in priced.lines):
-        return
-    sold_out = any(n.product_id == product_id and n.code == "sold_out" for n in priced.notices)
-    if sold_out:
-        message, code = f"Product {product_id} is sold out.", "sold_out"
-    else:
-        message, code = f"No product with id {product_id} is for sale.", "not_for_sale"
-    if as_field:
-        raise field_error("product_id", message, code)
-    raise exceptions.NotFound(message, code)
+class CartConflict(exceptions.APIException):
+    """409: the change conflicts with the cart or the stock as they are now."""
+
+    status_code = HTTPStatus.CONFLICT
+
+
+def refused(error: CartError) -> exceptions.APIException:
+    """The API's answer to a change the shop's cart rules refused.
+
+    A product not for sale, or a line not in the cart, is a 404; everything that
+    depends on the cart or the stock as they are now (sold out, not enough stock, the
+    cart's limits) is a 409. The body itself was valid: a bad body is a 400 before this.
+    """
+    if isinstance(error, NotForSale | NotInCart):
+        return exceptions.NotFound(error.message, error.code)
+    return CartConflict(error.message, error.code)
+
+
+def change(request, product_id: int, rule, *args, read: bool = True) -> Response:
+    """Apply one of the shop's cart rules to the token's cart and answer with the new cart.
+
+    The products are read once, for the rule and for pricing alike; with `read` off the
+    rule needs none (removing a line) and pricing reads what is left, if anything.
+    """
+    cart, cid, login, orig_iat = _current(request.auth)
+    products = fetch_for_pricing([*cart.product_ids, product_id]) if read else None
+    try:
+        cart = rule(cart, product_id, *args, products or {})
+    except CartError as error:
+        raise refused(error) from error
+    priced = price_cart(cart, products=products)
+    return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
+
+
+CART_CONFLICT = OpenApiResponse(
+    ERR,
+    "Refused by the cart's current state, nothing changed: the product is sold out "
+    "(`sold_out`), the stock is lower (`not_enough_stock`), or the cart would hold more "
+    f"than {settings.CART_MAX_QUANTITY} of one product or more than "
+    f"{settings.CART_MAX_LINES} products (`invalid_quantity`, `too_many_lines`).",
+)
 
 
 @extend_schema(tags=["cart"])
@@ -204,21 +236,20 @@ class CartItemsView(StatelessAPIView):
         f"is started. At most {settings.CART_MAX_LINES} products and "
         f"{settings.CART_MAX_QUANTITY} of each.",
         request=s.AddItemSerializer,
-        responses={200: CART_ANSWER, 400: BAD_BODY, 413: TOO_LARGE, 415: NOT_JSON, **TOKEN_ERRORS},
+        responses={
+            200: CART_ANSWER,
+            400: BAD_BODY,
+            404: OpenApiResponse(ERR, "No such product for sale (`not_for_sale`)."),
+            409: CART_CONFLICT,
+            413: TOO_LARGE,
+            415: NOT_JSON,
+            **TOKEN_ERRORS,
+        },
         examples=[OpenApiExample("Two of product 1", {"product_id": 1, "quantity": 2})],
     )
     def post(self, request):
         product_id, quantity = s.parse_add_item(request.data)
-        cart, cid, login, orig_iat = _current(request.auth)
-        try:
-            cart = cart.add(product_id, quantity)
-        except QuantityOutOfRange as error:
-            raise field_error("quantity", error.message, error.code) from error
-        except CartError as error:
-            raise field_error("product_id", error.message, error.code) from error
-        priced = price_cart(cart)
-        _require_sold(priced, product_id, as_field=True)
-        return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
+        return change(request, product_id, add_to_cart, quantity)
 
 
 @extend_schema(
@@ -228,45 +259,39 @@ class CartItemsView(StatelessAPIView):
 class CartItemView(StatelessAPIView):
     @extend_schema(
         summary="Set a line's quantity",
-        description="Sets the quantity of one product; 0 removes the line.",
+        description="Sets the quantity of a line of the cart; 0 removes the line.",
         request=s.SetQuantitySerializer,
         responses={
             200: CART_ANSWER,
             400: BAD_BODY,
+            409: CART_CONFLICT,
             413: TOO_LARGE,
             415: NOT_JSON,
-            404: OpenApiResponse(ERR, "No such product for sale."),
+            404: OpenApiResponse(
+                ERR, "Not a line of this cart (`not_in_cart`), or not for sale (`not_for_sale`)."
+            ),
             **TOKEN_ERRORS,
         },
     )
     def put(self, request, product_id: int):
         _check_product_id(product_id)
         quantity = s.parse_set_quantity(request.data)
-        cart, cid, login, orig_iat = _current(request.auth)
-        try:
-            cart = cart.set(product_id, quantity)
-        except CartError as error:
-            raise field_error("quantity", error.message, error.code) from error
-        priced = price_cart(cart)
-        if quantity:
-            _require_sold(priced, product_id, as_field=False)
-        return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
+        return change(request, product_id, set_in_cart, quantity)
 
     @extend_schema(
         summary="Remove a line",
-        description="Removing a product that is not in the cart changes nothing.",
+        description="Removes a line of the cart; a product that is not in it is a 404 "
+        "(`not_in_cart`) and changes nothing.",
         request=None,
         responses={
             200: CART_ANSWER,
-            404: OpenApiResponse(ERR, "Not a product id."),
+            404: OpenApiResponse(ERR, "Not a line of this cart (`not_in_cart`)."),
             **TOKEN_ERRORS,
         },
     )
     def delete(self, request, product_id: int):
         _check_product_id(product_id)
-        cart, cid, login, orig_iat = _current(request.auth)
-        priced = price_cart(cart.remove(product_id))
-        return cart_answer(priced=priced, cid=cid, login=login, orig_iat=orig_iat)
+        return change(request, product_id, remove_from_cart, read=False)
 
 
 # --- Checkout --------------------------------------------------------------------------
@@ -304,6 +329,10 @@ def _conflict(error: CheckoutError) -> Response:
         body["product_ids"] = error.product_ids
     if isinstance(error, PricesChanged):
         body["total"] = str(error.actual)
+    if isinstance(error, TooManyCheckouts):
+        body["limit"] = error.limit
+        headers = {"Retry-After": str(error.retry_after)}
+        return Response(body, status=HTTPStatus.TOO_MANY_REQUESTS, headers=headers)
     return Response(body, status=HTTPStatus.CONFLICT)
 
 
@@ -312,6 +341,32 @@ def _checkout_answer(order: Order, *, login: Login | None, status: int) -> Respo
     fresh = cart_answer(priced=PricedCart(cart=Cart()), cid=new_cid(), login=login, orig_iat=None)
     body = {"order": s.OrderSerializer(order).data, **fresh.data}
     return Response(body, status=status)
+
+
+def place_token_order(
+    token: CartToken,
+    *,
+    customer: Customer,
+    user=None,
+    key: str = "",
+    expected_total: Decimal | None = None,
+    address: str | None = None,
+) -> Order:
+    """The shop's checkout of the token's cart; the API then records the token's size on
+    the order (a figure of the comparison page, not part of the order)."""
+    order = place_order(
+        cart=token.cart,
+        customer=customer,
+        channel=Order.Channel.API,
+        user=user,
+        cart_id=token.cid,
+        idempotency_key=key,
+        expected_total=expected_total,
+        address=address,
+    )
+    Order.objects.filter(pk=order.pk).update(token_bytes=token.size)
+    order.token_bytes = token.size
+    return order
 
 
 @extend_schema(
@@ -345,7 +400,13 @@ def _checkout_answer(order: Order, *, login: Login | None, status: int) -> Respo
             s.CheckoutConflictSerializer,
             "Not ordered, nothing written: the cart was already ordered, stock is short "
             "(`shortages`), products are no longer sold (`product_ids`), or the total is not "
-            "the `expected_total` sent (`prices_changed`, with the new `total`).",
+            "the `expected_total` sent (`prices_changed`, with the new `total`), or over a limit "
+            "of one order (`order_too_large`: units of a product, value without an account).",
+        ),
+        429: OpenApiResponse(
+            ERR,
+            "`too_many_checkouts`: this address or account placed its orders for the window "
+            "(`limit`); retry after `Retry-After` seconds.",
         ),
         **TOKEN_ERRORS,
     },
@@ -364,22 +425,17 @@ class CheckoutView(StatelessAPIView):
         serializer.is_valid(raise_exception=True)
         expected_total = serializer.validated_data.pop("expected_total", None)
         if token is None or not token.cart:
-            error = EmptyCart()
-            return Response(
-                {"detail": error.message, "code": error.code}, status=HTTPStatus.BAD_REQUEST
-            )
+            return _conflict(EmptyCart())  # a valid body; the cart is what is missing
         user = _token_user(token)
         customer = Customer(**serializer.validated_data)
         try:
-            order = place_order(
-                cart=token.cart,
+            order = place_token_order(
+                token,
                 customer=customer,
-                channel=Order.Channel.API,
                 user=user,
-                cart_id=token.cid,
-                idempotency_key=key,
-                token_bytes=token.size,
+                key=key,
                 expected_total=expected_total,
+                address=request.META.get("REMOTE_ADDR", ""),
             )
         except CartAlreadyOrdered as error:
             if key and error.order is not None and error.order.idempotency_key == key:

@@ -19,7 +19,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import KEY_PREFIX as SESSION_KEY_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models import Avg, Count, Max, Q, Sum
 from django.db.models.functions import Length, TruncDate
 from django.utils import timezone
 
@@ -248,7 +248,6 @@ class ChannelOrders:
     token_orders: int = 0
     token_bytes_avg: float | None = None
     token_bytes_max: int | None = None
-    first: datetime | None = None
     last: datetime | None = None
 
     @property
@@ -259,7 +258,6 @@ class ChannelOrders:
 @dataclass
 class OrderFigures:
     by_channel: dict[str, ChannelOrders]
-    total_orders: int
     total_revenue: Decimal
     source: str = (
         "shop_order: GROUP BY channel (count, revenue, token bytes); "
@@ -289,7 +287,6 @@ def order_figures() -> OrderFigures:
             token_orders=Count("token_bytes"),
             token_bytes_avg=Avg("token_bytes"),
             token_bytes_max=Max("token_bytes"),
-            first=Min("created_at"),
             last=Max("created_at"),
         )
     )
@@ -303,7 +300,7 @@ def order_figures() -> OrderFigures:
         figures.token_orders = row["token_orders"]
         figures.token_bytes_avg = row["token_bytes_avg"]
         figures.token_bytes_max = row["token_bytes_max"]
-        figures.first, figures.last = row["first"], row["last"]
+        figures.last = row["last"]
     line_rows = (
         OrderLine.objects.order_by()
         .values("order__channel")
@@ -314,7 +311,6 @@ def order_figures() -> OrderFigures:
             figures.lines, figures.items = row["lines"], row["items"] or 0
     return OrderFigures(
         by_channel=by_channel,
-        total_orders=sum(f.orders for f in by_channel.values()),
         total_revenue=sum((f.revenue for f in by_channel.values()), Decimal("0.00")),
     )
 

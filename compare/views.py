@@ -22,6 +22,7 @@ from shop import stores
 from . import charts, figures
 from .inspector import inspect_token, sample_token
 from .lab import page as lab_page
+from .lock_price import lock_prices
 
 # Far above the API's size cap, so that an oversized token is explained, not cut.
 INSPECTOR_MAX_CHARS = 200_000
@@ -204,17 +205,35 @@ NO_RUN = Figure(
 )
 
 
-def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
-    """The five rows of the classic comparison, each with this deployment's figures."""
-    s, o = data.sessions, data.orders
-    store = stores.current()
-    web_bench = [b for b in data.benchmarks if b.channel == "web"]
-    api_bench = [b for b in data.benchmarks if b.channel == "api"]
-    web_drills = [d for d in data.drills if d.channel == "web"]
-    api_drills = [d for d in data.drills if d.channel == "api"]
-    sizes = {row.lines: row for row in data.token_sizes}
+@dataclass
+class Inputs:
+    """What every row builder reads: the gathered figures, the keys, and the store's row."""
 
-    counted, decoded = s.count_source or s.source, s.cart_source or s.source
+    data: figures.Comparison
+    keys: list[tuple[str, bytes]]
+    store: stores.Store
+
+    @property
+    def counted(self) -> str:
+        return self.data.sessions.count_source or self.data.sessions.source
+
+    @property
+    def decoded(self) -> str:
+        return self.data.sessions.cart_source or self.data.sessions.source
+
+    def drills(self, channel: str, names: tuple[str, ...]) -> list[Figure]:
+        return [
+            _drill_figure(d) for d in self.data.drills if d.channel == channel and d.drill in names
+        ]
+
+    def benchmarks(self, channel: str) -> list[Figure]:
+        return [_benchmark_figure(b) for b in self.data.benchmarks if b.channel == channel]
+
+
+def session_row(i: Inputs) -> Row:
+    s, o = i.data.sessions, i.data.orders
+    counted, decoded = i.counted, i.decoded
+    sizes = {row.lines: row for row in i.data.token_sizes}
     web_state = [
         Figure("Session store in use", s.store, "SESSION_STORE (shop/stores.py)", s.where),
     ]
@@ -289,16 +308,39 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             )
         )
 
-    if data.run is None:
-        web_scale = api_scale = [NO_RUN]
-        web_resilience = api_resilience = [NO_RUN]
+    return Row(
+        "session",
+        "Session management",
+        "The server keeps each visitor's session; every request depends on it.",
+        "Nothing is kept between requests; each request carries its cart.",
+        web_state,
+        api_state,
+    )
+
+
+def scalability_row(i: Inputs) -> Row:
+    if i.data.run is None:
+        web, api = [NO_RUN], [NO_RUN]
     else:
-        web_scale = [_benchmark_figure(b) for b in web_bench] or [NO_RUN]
-        api_scale = [_benchmark_figure(b) for b in api_bench] or [NO_RUN]
-        web_scale += [_drill_figure(d) for d in web_drills if d.drill == "two_instances"]
-        api_scale += [_drill_figure(d) for d in api_drills if d.drill == "two_instances"]
-        web_resilience = [_drill_figure(d) for d in web_drills if d.drill in RESILIENCE_DRILLS]
-        api_resilience = [_drill_figure(d) for d in api_drills if d.drill in RESILIENCE_DRILLS]
+        web = (i.benchmarks("web") or [NO_RUN]) + i.drills("web", ("two_instances",))
+        api = (i.benchmarks("api") or [NO_RUN]) + i.drills("api", ("two_instances",))
+    return Row(
+        "scalability",
+        "Scalability",
+        "Any instance can answer only if it reaches the shared session store.",
+        "Any instance with the keys can answer any request.",
+        web,
+        api,
+    )
+
+
+def resilience_row(i: Inputs) -> Row:
+    s, decoded = i.data.sessions, i.decoded
+    if i.data.run is None:
+        web_resilience, api_resilience = [NO_RUN], [NO_RUN]
+    else:
+        web_resilience = i.drills("web", RESILIENCE_DRILLS)
+        api_resilience = i.drills("api", RESILIENCE_DRILLS)
     web_resilience = list(web_resilience)
     if s.abandoned_carts is not None:
         web_resilience.append(
@@ -320,6 +362,18 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             )
         )
 
+    return Row(
+        "resilience",
+        "Resilience",
+        "Losing the session store loses the carts.",
+        "A server failure loses nothing of the client's cart.",
+        web_resilience,
+        api_resilience or [NO_RUN],
+    )
+
+
+def complexity_row(i: Inputs) -> Row:
+    s, store, keys, counted = i.data.sessions, i.store, i.keys, i.counted
     web_complexity = [
         Figure(
             "Expired sessions waiting for clearsessions",
@@ -342,7 +396,7 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
             "what every instance must share to serve one visitor",
         ),
     ]
-    web_complexity += [_drill_figure(d) for d in web_drills if d.drill in COMPLEXITY_DRILLS]
+    web_complexity += i.drills("web", COMPLEXITY_DRILLS)
     api_complexity = [
         Figure(
             "Signing keys configured",
@@ -365,71 +419,59 @@ def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> 
         ),
     ]
 
-    def orders(channel: figures.ChannelOrders) -> list[Figure]:
-        source = o.short_source
-        return [
-            Figure(
-                "Orders",
-                _count(channel.orders),
-                source,
-                f"last {_ago(channel.last)}" if channel.last else "none yet",
-            ),
-            Figure(
-                "Revenue",
-                _money(channel.revenue),
-                source,
-                f"{_money(channel.average)} per order" if channel.average is not None else "",
-            ),
-            Figure(
-                "Lines per order",
-                f"{channel.lines_per_order:,.1f}" if channel.lines_per_order is not None else "—",
-                "shop_orderline GROUP BY channel",
-                f"{_count(channel.items)} items in total",
-            ),
-        ]
+    return Row(
+        "complexity",
+        "Complexity",
+        "Session storage, expiry, clean-up and per-session locking to run.",
+        "A simpler server: keys to rotate, and no way to revoke one token.",
+        web_complexity,
+        api_complexity,
+    )
 
+
+def _order_figures(channel: figures.ChannelOrders, source: str) -> list[Figure]:
     return [
-        Row(
-            "session",
-            "Session management",
-            "The server keeps each visitor's session; every request depends on it.",
-            "Nothing is kept between requests; each request carries its cart.",
-            web_state,
-            api_state,
+        Figure(
+            "Orders",
+            _count(channel.orders),
+            source,
+            f"last {_ago(channel.last)}" if channel.last else "none yet",
         ),
-        Row(
-            "scalability",
-            "Scalability",
-            "Any instance can answer only if it reaches the shared session store.",
-            "Any instance with the keys can answer any request.",
-            web_scale,
-            api_scale,
+        Figure(
+            "Revenue",
+            _money(channel.revenue),
+            source,
+            f"{_money(channel.average)} per order" if channel.average is not None else "",
         ),
-        Row(
-            "resilience",
-            "Resilience",
-            "Losing the session store loses the carts.",
-            "A server failure loses nothing of the client's cart.",
-            web_resilience,
-            api_resilience or [NO_RUN],
-        ),
-        Row(
-            "complexity",
-            "Complexity",
-            "Session storage, expiry, clean-up and per-session locking to run.",
-            "A simpler server: keys to rotate, and no way to revoke one token.",
-            web_complexity,
-            api_complexity,
-        ),
-        Row(
-            "use_cases",
-            "Use cases",
-            "Continuous interaction: a person with a browser, carts, logins.",
-            "Scripts, apps, headless front ends: brief, independent requests.",
-            orders(o.web),
-            orders(o.api),
+        Figure(
+            "Lines per order",
+            f"{channel.lines_per_order:,.1f}" if channel.lines_per_order is not None else "—",
+            "shop_orderline GROUP BY channel",
+            f"{_count(channel.items)} items in total",
         ),
     ]
+
+
+def use_cases_row(i: Inputs) -> Row:
+    o = i.data.orders
+    return Row(
+        "use_cases",
+        "Use cases",
+        "Continuous interaction: a person with a browser, carts, logins.",
+        "Scripts, apps, headless front ends: brief, independent requests.",
+        _order_figures(o.web, o.short_source),
+        _order_figures(o.api, o.short_source),
+    )
+
+
+# The rows of the page, in order: one builder each. A new row is one more builder here.
+ROW_BUILDERS = (session_row, scalability_row, resilience_row, complexity_row, use_cases_row)
+
+
+def comparison_rows(data: figures.Comparison, keys: list[tuple[str, bytes]]) -> list[Row]:
+    """The rows of the classic comparison, each with this deployment's figures."""
+    inputs = Inputs(data=data, keys=keys, store=stores.current())
+    return [build(inputs) for build in ROW_BUILDERS]
 
 
 def _signing_keys() -> tuple[list[tuple[str, bytes]], str]:
@@ -530,6 +572,7 @@ def run_environment(run) -> list[tuple[str, str]]:
     return [
         (ENVIRONMENT_LABELS.get(key, key.replace("_", " ")), _plain(value))
         for key, value in (run.environment or {}).items()
+        if key != "lock"  # shown as the lock's own table
     ]
 
 
@@ -588,6 +631,7 @@ def compare_page(request):
         "throughput_chart": charts.throughput_chart(data.benchmarks) if data.benchmarks else "",
         "run_environment": run_environment(data.run),
         "sections": page_sections(inspecting=request.method == "POST" or inspection is not None),
+        "lock_prices": lock_prices(data.run, data.benchmarks),
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,

@@ -9,6 +9,7 @@ https://docs.djangoproject.com/en/stable/howto/deployment/checklist/
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -100,6 +101,10 @@ if not DEBUG:
         )
 elif not SECRET_KEY:
     SECRET_KEY = dev_secret_key(BASE_DIR / "var" / "dev-secret-key")
+# Older (or not yet used) keys that still verify signatures (sessions, signed cookies) but
+# never sign: the way to roll DJANGO_SECRET_KEY across a fleet, as the README describes.
+# https://docs.djangoproject.com/en/stable/ref/settings/#secret-key-fallbacks
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -219,6 +224,16 @@ if REDIS_URL:
         }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The order limits (shop.limits) count in a store that every process shares: Redis when
+# there is one, otherwise a database table (made by shop's migration 0003).
+CACHES["limits"] = (
+    {**CACHES["default"], "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":limits"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shop_limits_cache",
+    }
+)
 
 # SESSION_STORE names one row of shop/stores.py; Django's SESSION_ENGINE is that row's
 # engine, and every description of the store in use is read from the row of that engine.
@@ -230,6 +245,9 @@ if _session_store not in STORES:
 SESSION_ENGINE = STORES[_session_store].engine
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# signed_cookies: browsers drop a cookie past 4096 bytes (name + value), so a cart
+# change that would grow the session cookie past this is refused with a message.
+SESSION_COOKIE_MAX_BYTES = env_int("SESSION_COOKIE_MAX_BYTES", 4096)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -238,9 +256,18 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CART_MAX_LINES = env_int("CART_MAX_LINES", 50)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)
 
+# Limits against inventory denial, both channels (shop.limits).
+CHECKOUT_WINDOW = env_int("CHECKOUT_WINDOW", 3600)
+CHECKOUTS_PER_ADDRESS = env_int("CHECKOUTS_PER_ADDRESS", 10)
+CHECKOUTS_PER_ACCOUNT = env_int("CHECKOUTS_PER_ACCOUNT", 10)
+ORDER_MAX_UNITS = env_int("ORDER_MAX_UNITS", 10)
+ANONYMOUS_ORDER_MAX_TOTAL = Decimal(os.environ.get("ANONYMOUS_ORDER_MAX_TOTAL", "") or "500.00")
+
 # Cart tokens of the API: "kid:secret" pairs, comma separated; the first signs,
 # every one verifies. Empty with DEBUG on: a key derived from SECRET_KEY.
 CART_TOKEN_KEYS = os.environ.get("CART_TOKEN_KEYS", "")
+# Pairs that verify and never sign: a fleet learns a new key here before any instance signs.
+CART_TOKEN_VERIFY_KEYS = os.environ.get("CART_TOKEN_VERIFY_KEYS", "")
 # How a token is ended before its exp: none, denylist, user-version or short-ttl
 # (README, "Ending a token"). Logged-in tokens are always checked against the
 # account (password, active, login version), whatever the mode.
@@ -289,6 +316,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_examples",
+        "api.schema.document_request_line_limit",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .cart import Cart, CartError, max_lines, max_quantity
 from .models import AccountCart
-from .pricing import Notice, price_cart
+from .pricing import Notice, NoticeCode, price_cart
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def merge_carts(held: Cart, saved: Cart) -> tuple[Cart, list[Notice]]:
             notices.append(
                 Notice(
                     product_id,
-                    "merge_capped",
+                    NoticeCode.MERGE_CAPPED,
                     f"Product {product_id} was in both carts ({have} + {quantity}); "
                     f"the quantity stops at the limit of {limit}.",
                 )
@@ -68,7 +68,7 @@ def merge_carts(held: Cart, saved: Cart) -> tuple[Cart, list[Notice]]:
         notices.append(
             Notice(
                 0,
-                "merge_full",
+                NoticeCode.MERGE_FULL,
                 f"{left_out} line{'s' if left_out != 1 else ''} of your saved cart did not fit "
                 f"(a cart holds at most {lines} products) and {'were' if left_out != 1 else 'was'} "
                 "left out.",
@@ -106,7 +106,7 @@ def merge_at_login(*, user_id: int, cart: Cart, now: datetime | None = None) -> 
         when = row.updated_at.strftime("%Y-%m-%d")
         notice = Notice(
             0,
-            "merge_stale",
+            NoticeCode.MERGE_STALE,
             f"A cart you left on {when} was older than "
             f"{settings.CART_ACCOUNT_CART_MAX_AGE // 86400} days and was not merged.",
         )

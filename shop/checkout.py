@@ -17,8 +17,19 @@ from django.db.models import Case, F, Value, When
 
 from .cart import Cart
 from .emails import send_order_confirmation
-from .errors import ExplainedError
+from .errors import CheckoutError
+from .limits import Buyer, check_checkout_rate, check_order_size, record_checkout
 from .models import Order, OrderLine, Product
+
+# The rules of a customer's details, for both channels: lengths count after stripping
+# surrounding whitespace; a name is not blank and an address has ADDRESS_MIN_LENGTH
+# characters or more.
+NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
+ADDRESS_MIN_LENGTH = 5
+ADDRESS_MAX_LENGTH = 1000
+NAME_MISSING = "Enter your name."
+FULL_ADDRESS = "Enter a full delivery address."
 
 
 @dataclass(frozen=True)
@@ -34,12 +45,6 @@ class Shortage:
     name: str
     requested: int
     available: int
-
-
-class CheckoutError(ExplainedError):
-    """The order was refused; nothing was written."""
-
-    code = "checkout_failed"
 
 
 class EmptyCart(CheckoutError):
@@ -97,8 +102,8 @@ def place_order(
     user=None,
     cart_id: str | None = None,
     idempotency_key: str = "",
-    token_bytes: int | None = None,
     expected_total: Decimal | None = None,
+    address: str | None = None,
 ) -> Order:
     """Order everything in `cart` at current prices, or raise CheckoutError.
 
@@ -107,22 +112,29 @@ def place_order(
     form sent twice, raises CartAlreadyOrdered carrying the first order.
     `expected_total` is the total the buyer confirmed: if current prices give
     another, PricesChanged is raised and nothing is written.
+    `address` is the client's address: with it, the shop's limits (shop.limits) apply,
+    and TooManyCheckouts or OrderTooLarge is raised instead of an order.
     """
     if channel not in Order.Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
     if not cart:
         raise EmptyCart()
+    buyer = None
+    if address is not None:
+        signed_in = user is not None and user.is_authenticated
+        buyer = Buyer(address=address, user_id=user.pk if signed_in else None)
+        check_checkout_rate(buyer)
     try:
         with transaction.atomic():
-            return _place_order_locked(
+            order = _place_order_locked(
                 cart=cart,
                 customer=customer,
                 channel=channel,
                 user=user,
                 cart_id=cart_id,
                 idempotency_key=idempotency_key,
-                token_bytes=token_bytes,
                 expected_total=expected_total,
+                limits=buyer is not None,
             )
     except IntegrityError:
         # Another checkout of the same cart id committed between our check and
@@ -130,10 +142,13 @@ def place_order(
         if cart_id and (order := Order.objects.filter(cart_id=cart_id).first()):
             raise CartAlreadyOrdered(order) from None
         raise
+    if buyer is not None:
+        record_checkout(buyer)
+    return order
 
 
 def _place_order_locked(
-    *, cart, customer, channel, user, cart_id, idempotency_key, token_bytes, expected_total
+    *, cart, customer, channel, user, cart_id, idempotency_key, expected_total, limits
 ) -> Order:
     # Lock first, in id order: every checkout takes its locks in the same order.
     products = {
@@ -161,6 +176,12 @@ def _place_order_locked(
     total = sum((products[pid].price * quantity for pid, quantity in cart), Decimal("0.00"))
     if expected_total is not None and total != expected_total:
         raise PricesChanged(expected=expected_total, actual=total)
+    if limits:
+        check_order_size(
+            lines=[(products[pid].name, quantity) for pid, quantity in cart],
+            total=total,
+            anonymous=user is None or not user.is_authenticated,
+        )
 
     # One UPDATE for every line; the check constraint stock >= 0 is the last guard.
     updated = Product.objects.filter(pk__in=cart.product_ids).update(
@@ -181,7 +202,6 @@ def _place_order_locked(
         total=total,
         cart_id=cart_id or None,
         idempotency_key=idempotency_key,
-        token_bytes=token_bytes,
     )
     OrderLine.objects.bulk_create(
         OrderLine(

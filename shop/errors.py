@@ -10,3 +10,9 @@ class ExplainedError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class CheckoutError(ExplainedError):
+    """The order was refused; nothing was written."""
+
+    code = "checkout_failed"

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from . import checkout as customer_rules
 from .cart import MAX_PRODUCT_ID, max_quantity
 
 
@@ -69,13 +70,16 @@ class CheckoutForm(forms.Form):
         error_messages={"required": STALE, "invalid": STALE},
     )
     name = forms.CharField(
-        max_length=200, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+        max_length=customer_rules.NAME_MAX_LENGTH,
+        label="Full name",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        max_length=customer_rules.EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     address = forms.CharField(
-        max_length=1000,
+        max_length=customer_rules.ADDRESS_MAX_LENGTH,
         label="Delivery address",
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "street-address"}),
     )
@@ -91,13 +95,13 @@ class CheckoutForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Enter your name.")
+            raise forms.ValidationError(customer_rules.NAME_MISSING)
         return name
 
     def clean_address(self) -> str:
         address = self.cleaned_data["address"].strip()
-        if len(address) < 5:
-            raise forms.ValidationError("Enter a full delivery address.")
+        if len(address) < customer_rules.ADDRESS_MIN_LENGTH:
+            raise forms.ValidationError(customer_rules.FULL_ADDRESS)
         return address
 
 

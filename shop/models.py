@@ -75,10 +75,12 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The API cart's `cid`, or "web-<id>" of the web checkout form: each can be ordered
     # once, whichever token of the cart is replayed or however often the form is sent.
-    # NULL (not "") for web orders, so that the unique constraint only covers API carts.
+    # NULL (not "") for an order placed without one (the shell, tests), so that the unique
+    # constraint covers only real cart ids.
     cart_id = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     idempotency_key = models.CharField(max_length=100, blank=True, editable=False)
-    # Size of the cart token this order was placed with (API channel only).
+    # Size of the cart token this order was placed with: recorded by the API, not by
+    # checkout (a figure of the comparison page; NULL for web orders).
     token_bytes = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:

@@ -9,8 +9,10 @@ channel shows to the user.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from functools import cache
 
 from django.db import connection
@@ -38,12 +40,23 @@ class PricedLine:
         return max(min(self.stock, max_quantity()), self.quantity)
 
 
+class NoticeCode(StrEnum):
+    """What the server changed in a cart (pricing, or the merge at login): `notices[].code`."""
+
+    UNAVAILABLE = "unavailable"  # the product is gone or no longer sold: line removed
+    SOLD_OUT = "sold_out"  # no stock left: line removed
+    REDUCED = "reduced"  # less stock than the line asked for: quantity lowered
+    MERGE_CAPPED = "merge_capped"  # merging the account's cart at login hit a line's limit
+    MERGE_FULL = "merge_full"  # merging hit the cart's line limit
+    MERGE_STALE = "merge_stale"  # the account's saved cart was too old to merge
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something pricing changed in the cart, said so that a person understands it."""
 
     product_id: int
-    code: str  # "unavailable", "sold_out" or "reduced"
+    code: NoticeCode
     message: str
 
 
@@ -91,11 +104,15 @@ def fetch_for_pricing(product_ids: list[int]) -> dict[int, Product]:
     return {product.pk: product for product in query}
 
 
-def price_cart(cart: Cart) -> PricedCart:
-    """Price `cart` from current database values in one query."""
+def price_cart(cart: Cart, *, products: Mapping[int, Product] | None = None) -> PricedCart:
+    """Price `cart` from current database values in one query.
+
+    `products`, from `fetch_for_pricing` in the same request, saves that query.
+    """
     if not cart:
         return PricedCart(cart=cart)
-    products = fetch_for_pricing(cart.product_ids)
+    if products is None:
+        products = fetch_for_pricing(cart.product_ids)
     lines: list[PricedLine] = []
     notices: list[Notice] = []
     cleaned = cart
@@ -104,13 +121,19 @@ def price_cart(cart: Cart) -> PricedCart:
         if product is None or not product.active:
             name = f"“{product.name}”" if product else f"Product {product_id}"
             notices.append(
-                Notice(product_id, "unavailable", f"{name} is no longer sold; it was removed.")
+                Notice(
+                    product_id, NoticeCode.UNAVAILABLE, f"{name} is no longer sold; it was removed."
+                )
             )
             cleaned = cleaned.remove(product_id)
             continue
         if product.stock <= 0:
             notices.append(
-                Notice(product_id, "sold_out", f"“{product.name}” is sold out; it was removed.")
+                Notice(
+                    product_id,
+                    NoticeCode.SOLD_OUT,
+                    f"“{product.name}” is sold out; it was removed.",
+                )
             )
             cleaned = cleaned.remove(product_id)
             continue
@@ -118,7 +141,7 @@ def price_cart(cart: Cart) -> PricedCart:
             notices.append(
                 Notice(
                     product_id,
-                    "reduced",
+                    NoticeCode.REDUCED,
                     f"Only {product.stock} of “{product.name}” left; "
                     f"your quantity was lowered from {quantity} to {product.stock}.",
                 )

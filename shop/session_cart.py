@@ -21,6 +21,9 @@ change atomic per session, as far as each store allows:
   requests that start from the same cookie each send back their own new cookie
   and the browser keeps the last one, so one change can be lost. What it does
   promise: the cookie cannot be forged or altered (it is signed) and it expires.
+  A browser drops, without a word, a cookie longer than 4096 bytes and keeps the
+  old one: a change that would grow the cookie past SESSION_COOKIE_MAX_BYTES is
+  refused with a message instead, and the cart stays as it was.
 """
 
 from __future__ import annotations
@@ -69,6 +72,21 @@ class CartStoreUnavailable(CartError):
         super().__init__(
             "Your cart cannot be reached right now (the session store is not answering); "
             "nothing was changed. Please try again in a moment."
+        )
+
+
+class CartTooBigForCookie(CartError):
+    """The signed-cookie session would outgrow what a browser keeps; nothing was changed."""
+
+    code = "cookie_too_large"
+
+    def __init__(self, *, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"Your cart no longer fits in your browser's cookie: with this change it would take "
+            f"{size} bytes, and browsers keep at most {limit}. Nothing was changed; your cart is "
+            "as it was. Remove a line or check out what you have."
         )
 
 
@@ -123,11 +141,7 @@ def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Car
     session = request.session
     store = stores.current()
     if not store.lockable:
-        cart = change(load_cart(session))
-        save_cart(session, cart)
-        if also is not None:
-            also(session)
-        return cart
+        return _change_unlocked(session, change, also)
     try:
         if session.session_key is None:
             # A new visitor: nobody else knows this session yet, so there is nothing to race.
@@ -138,6 +152,33 @@ def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Car
     except STORE_ERRORS as error:
         session.modified = False  # the middleware must not try to save it either
         raise CartStoreUnavailable() from error
+
+
+def signed_cookie_bytes(session: SessionBase) -> int:
+    """Bytes of the session cookie (name and value) a signed-cookie session makes now.
+
+    Browsers count the name and the value against their 4096-byte limit. The value
+    is the session itself, signed and compressed: what the store's key function makes.
+    """
+    value = session._get_session_key() if session.keys() else ""
+    return len(settings.SESSION_COOKIE_NAME) + len(value.encode())
+
+
+def _change_unlocked(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """A store with nothing to lock (signed cookies): change, then check the cookie still fits."""
+    before = dict(session.items())
+    size_before = signed_cookie_bytes(session)
+    cart = change(load_cart(session))
+    save_cart(session, cart)
+    if also is not None:
+        also(session)
+    size = signed_cookie_bytes(session)
+    limit = settings.SESSION_COOKIE_MAX_BYTES
+    if size > limit and size > size_before:  # a change that shrinks it is never refused
+        session.clear()
+        session.update(before)
+        raise CartTooBigForCookie(size=size, limit=limit)
+    return cart
 
 
 def _change_new_session(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:

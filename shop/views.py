@@ -8,6 +8,7 @@ shop.session_cart.
 from __future__ import annotations
 
 from contextlib import suppress
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,11 +28,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from . import stores
 from .account_cart import merge_at_login, save_at_logout
 from .cart import Cart, CartError
+from .cart_rules import add_to_cart, product_name, remove_from_cart, set_in_cart
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
 from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from .limits import TooManyCheckouts
 from .models import Category, Order, Product
 from .pictures import product_svg
-from .pricing import PricedCart, fetch_for_pricing, price_cart
+from .pricing import NoticeCode, PricedCart, fetch_for_pricing, price_cart
 from .session_cart import change_cart, load_cart, save_cart
 from .session_meter import session_state
 
@@ -41,14 +44,6 @@ ORDERS_REMEMBERED = 20
 CHECKOUTS_SESSION_KEY = "checkouts"  # ids of the checkout forms this session was shown
 CHECKOUTS_REMEMBERED = 5
 CATALOGUE_FIELDS = ("id", "slug", "name", "price", "stock", "category__name", "category__slug")
-
-
-class NotEnoughStock(CartError):
-    code = "not_enough_stock"
-
-
-class NotInCart(CartError):
-    code = "not_in_cart"
 
 
 # --- Helpers -----------------------------------------------------------------------
@@ -84,9 +79,9 @@ def _clean_with(current: Cart, priced: PricedCart) -> Cart:
     """Apply pricing's removals and reductions to the cart as it is stored now."""
     stock = {line.product_id: line.stock for line in priced.lines}
     for notice in priced.notices:
-        if notice.code in ("unavailable", "sold_out"):
+        if notice.code in (NoticeCode.UNAVAILABLE, NoticeCode.SOLD_OUT):
             current = current.remove(notice.product_id)
-        elif notice.code == "reduced" and current.quantity(notice.product_id) > stock.get(
+        elif notice.code == NoticeCode.REDUCED and current.quantity(notice.product_id) > stock.get(
             notice.product_id, 0
         ):
             current = current.set(notice.product_id, stock[notice.product_id])
@@ -213,38 +208,30 @@ def cart_detail(request):
     )
 
 
+def _refused(request, error: CartError) -> None:
+    """The cart rules' refusal as a message; its code rides along as the message's tag."""
+    messages.error(request, error.message, extra_tags=error.code)
+
+
 @require_POST
 def cart_add(request):
     form = AddToCartForm(request.POST)
     back = _safe_next(request)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
+        messages.error(request, _first_error(form), extra_tags="invalid")
         return redirect(back or "shop:cart")
     product_id = form.cleaned_data["product_id"]
     quantity = form.cleaned_data["quantity"]
     # The pricing query: the add path is the hottest write path of the shop.
-    product = fetch_for_pricing([product_id]).get(product_id)
-    if product is None or not product.active:
-        messages.error(request, "That product is not for sale (any more); nothing was added.")
-        return redirect(back or "shop:cart")
-
-    def add(cart: Cart) -> Cart:
-        if product.stock <= 0:
-            raise NotEnoughStock(f"“{product.name}” is sold out; nothing was added.")
-        new = cart.add(product.pk, quantity)
-        if new.quantity(product.pk) > product.stock:
-            held = cart.quantity(product.pk)
-            already = f"; your cart already holds {held}" if held else ""
-            raise NotEnoughStock(
-                f"Only {product.stock} of “{product.name}” in stock{already}. Nothing was added."
-            )
-        return new
-
+    products = fetch_for_pricing([product_id])
     try:
-        cart = change_cart(request, add)
+        cart = change_cart(request, lambda cart: add_to_cart(cart, product_id, quantity, products))
     except CartError as error:
-        messages.error(request, error.message)
-        return redirect(back or product.get_absolute_url())
+        _refused(request, error)
+        product = products.get(product_id)
+        on_sale = product is not None and product.active
+        return redirect(back or (product.get_absolute_url() if on_sale else "shop:cart"))
+    product = products[product_id]
     messages.success(
         request,
         f"Added {quantity} × “{product.name}” to your cart "
@@ -253,55 +240,41 @@ def cart_add(request):
     return redirect(back or "shop:cart")
 
 
+def _products(product_id: int) -> dict[int, Product]:
+    found = _one(Product.objects.filter(pk=product_id).only("id", "name", "stock", "active"))
+    return {found.pk: found} if found else {}
+
+
 @require_POST
 def cart_set(request, product_id: int):
     form = SetQuantityForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
+        messages.error(request, _first_error(form), extra_tags="invalid")
         return redirect("shop:cart")
     quantity = form.cleaned_data["quantity"]
-    product = _one(Product.objects.filter(pk=product_id).only("id", "name", "stock", "active"))
-    if quantity and (product is None or not product.active):
-        messages.error(request, "That product is not for sale (any more); the cart is unchanged.")
-        return redirect("shop:cart")
-    name = f"“{product.name}”" if product else f"Product {product_id}"
-
-    def set_quantity(cart: Cart) -> Cart:
-        if product_id not in cart:
-            raise NotInCart(f"{name} is not in your cart; nothing was changed.")
-        if quantity and quantity > product.stock:
-            raise NotEnoughStock(
-                f"Only {product.stock} of {name} in stock; the quantity was not changed."
-            )
-        return cart.set(product_id, quantity)
-
+    products = _products(product_id)
     try:
-        change_cart(request, set_quantity)
+        change_cart(request, lambda cart: set_in_cart(cart, product_id, quantity, products))
     except CartError as error:
-        messages.error(request, error.message)
+        _refused(request, error)
+        return redirect("shop:cart")
+    name = product_name(products.get(product_id), product_id)
+    if quantity:
+        messages.success(request, f"{name}: quantity set to {quantity}.")
     else:
-        if quantity:
-            messages.success(request, f"{name}: quantity set to {quantity}.")
-        else:
-            messages.success(request, f"Removed {name} from your cart.")
+        messages.success(request, f"Removed {name} from your cart.")
     return redirect("shop:cart")
 
 
 @require_POST
 def cart_remove(request, product_id: int):
-    found = _one(Product.objects.filter(pk=product_id).values_list("name", flat=True))
-    name = f"“{found}”" if found else f"Product {product_id}"
-
-    def remove(cart: Cart) -> Cart:
-        if product_id not in cart:
-            raise NotInCart(f"{name} is not in your cart; nothing was changed.")
-        return cart.remove(product_id)
-
+    products = _products(product_id)
     try:
-        change_cart(request, remove)
+        change_cart(request, lambda cart: remove_from_cart(cart, product_id, products))
     except CartError as error:
-        messages.error(request, error.message)
+        _refused(request, error)
     else:
+        name = product_name(products.get(product_id), product_id)
         messages.success(request, f"Removed {name} from your cart.")
     return redirect("shop:cart")
 
@@ -371,6 +344,7 @@ def checkout(request):
             # One order per checkout form, however often it is sent (double click, retry).
             cart_id=f"web-{form.cleaned_data['checkout_id']}",
             expected_total=form.cleaned_data["expected_total"],
+            address=request.META.get("REMOTE_ADDR", ""),
         )
     except CartAlreadyOrdered as already:
         order = already.order
@@ -385,7 +359,11 @@ def checkout(request):
     except CheckoutError as error:
         messages.error(request, f"{error.message} Your cart was kept; nothing was charged.")
         priced = price_cart(load_cart(request.session))
-        return _checkout_page(request, _confirm_again(request, priced), priced)
+        page = _checkout_page(request, _confirm_again(request, priced), priced)
+        if isinstance(error, TooManyCheckouts):
+            page.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            page["Retry-After"] = str(error.retry_after)
+        return page
     else:
         messages.success(request, f"Thank you! Your order #{order.pk} is placed.")
     _finish_checkout(request, order, ordered=priced.cart)

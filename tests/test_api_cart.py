@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.tokens import decode_cart
+from shop.cart import Cart
 from shop.models import Category
 
 # --- Catalogue -------------------------------------------------------------------------
@@ -134,12 +135,21 @@ def test_put_sets_the_quantity_and_zero_removes_the_line(api, product):
     assert api.put(f"/api/cart/items/{product.pk}/", {"quantity": 0}).json()["cart"]["items"] == []
 
 
-def test_delete_removes_a_line_and_deleting_an_absent_line_changes_nothing(api, product):
+def test_delete_removes_a_line_and_deleting_an_absent_line_is_404(api, product):
     api.post("/api/cart/items/", {"product_id": product.pk})
     assert api.delete(f"/api/cart/items/{product.pk}/").json()["cart"]["items"] == []
     response = api.delete(f"/api/cart/items/{product.pk}/")
-    assert response.status_code == HTTPStatus.OK
-    assert response.json()["cart"]["items"] == []
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_in_cart"
+
+
+def test_put_of_a_product_not_in_the_cart_is_404_and_adds_nothing(api, product, make_product):
+    other = make_product()
+    api.post("/api/cart/items/", {"product_id": product.pk})
+    response = api.put(f"/api/cart/items/{other.pk}/", {"quantity": 2})
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_in_cart"
+    assert decode_cart(api.token).cart == Cart([(product.pk, 1)])
 
 
 def test_put_of_a_product_not_for_sale_is_404(api, make_product):
@@ -177,9 +187,26 @@ def test_a_product_withdrawn_after_adding_is_dropped_with_a_notice(api, product,
     assert api.get("/api/cart/").json()["cart"]["notices"] == []
 
 
-def test_a_quantity_above_stock_is_reduced_with_a_notice(api, make_product):
+def test_a_quantity_above_stock_is_refused_with_409_and_the_cart_unchanged(api, make_product):
     scarce = make_product(stock=2)
-    body = api.post("/api/cart/items/", {"product_id": scarce.pk, "quantity": 5}).json()
+    api.post("/api/cart/items/", {"product_id": scarce.pk, "quantity": 1})
+    for method, path, body in (
+        ("POST", "/api/cart/items/", {"product_id": scarce.pk, "quantity": 5}),
+        ("PUT", f"/api/cart/items/{scarce.pk}/", {"quantity": 3}),
+    ):
+        response = api.call(method, path, body)
+        assert response.status_code == HTTPStatus.CONFLICT
+        assert response.json()["code"] == "not_enough_stock"
+        assert response.json()["detail"].startswith(f"Only 2 of “{scarce.name}” in stock")
+    assert decode_cart(api.token).cart == Cart([(scarce.pk, 1)])
+
+
+def test_stock_lowered_after_adding_is_reduced_with_a_notice(api, make_product):
+    scarce = make_product(stock=5)
+    api.post("/api/cart/items/", {"product_id": scarce.pk, "quantity": 4})
+    scarce.stock = 2
+    scarce.save()
+    body = api.get("/api/cart/").json()
     assert body["cart"]["items"][0]["quantity"] == 2
     assert body["cart"]["notices"][0]["code"] == "reduced"
 
@@ -225,26 +252,30 @@ def test_bad_put_quantity_is_400(api, product, quantity):
     assert list(response.json()) == ["quantity"]
 
 
-def test_adding_more_than_99_in_total_is_a_quantity_error(api, product):
+def test_adding_more_than_99_in_total_is_a_409_conflict_with_the_cart(api, product):
     product.stock = 500
     product.save()
     api.post("/api/cart/items/", {"product_id": product.pk, "quantity": 60})
     response = api.post("/api/cart/items/", {"product_id": product.pk, "quantity": 60})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "At most 99" in response.json()["quantity"][0]
+    assert response.status_code == HTTPStatus.CONFLICT  # the body is valid; the cart is full
+    assert response.json()["code"] == "invalid_quantity"
+    assert "At most 99" in response.json()["detail"]
 
 
-def test_unknown_inactive_or_sold_out_product_is_a_product_id_error(api, make_product):
+def test_unknown_or_inactive_product_is_404_and_sold_out_a_409(api, make_product):
     inactive = make_product(active=False)
     sold_out = make_product(stock=0)
     for product_id, fragment in (
-        (999_999, "No product with id 999999"),
-        (inactive.pk, f"No product with id {inactive.pk}"),
-        (sold_out.pk, "sold out"),
+        (999_999, "Product 999999 is not for sale"),
+        (inactive.pk, f"“{inactive.name}” is not for sale"),
     ):
         response = api.post("/api/cart/items/", {"product_id": product_id})
-        assert response.status_code == HTTPStatus.BAD_REQUEST
-        assert fragment in response.json()["product_id"][0]
+        assert response.status_code == HTTPStatus.NOT_FOUND
+        assert response.json()["code"] == "not_for_sale"
+        assert fragment in response.json()["detail"]
+    response = api.post("/api/cart/items/", {"product_id": sold_out.pk})
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "sold_out"
 
 
 def test_fifty_one_lines_are_refused(api, make_product):
@@ -252,8 +283,9 @@ def test_fifty_one_lines_are_refused(api, make_product):
     for product in products[:50]:
         assert api.post("/api/cart/items/", {"product_id": product.pk}).status_code == 200
     response = api.post("/api/cart/items/", {"product_id": products[50].pk})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "at most 50" in response.json()["product_id"][0]
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "too_many_lines"
+    assert "at most 50" in response.json()["detail"]
     assert len(decode_cart(api.token).cart) == 50
 
 

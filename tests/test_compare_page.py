@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from api.tokens import decode_cart, encode_cart, new_cid
+from api.views import place_token_order
 from compare import charts, figures
 from compare.models import BenchmarkResult, DrillResult, MeasurementRun
 from compare.views import TRADEOFFS
@@ -47,14 +48,7 @@ def api_order(product):
 
     def make(quantity: int = 1) -> Order:
         token = encode_cart(cart=Cart([(product.pk, quantity)]), cid=new_cid())
-        decoded = decode_cart(token)
-        return place_order(
-            cart=decoded.cart,
-            customer=CUSTOMER,
-            channel="api",
-            cart_id=decoded.cid,
-            token_bytes=len(token),
-        )
+        return place_token_order(decode_cart(token), customer=CUSTOMER)
 
     return make
 

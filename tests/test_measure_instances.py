@@ -8,7 +8,10 @@ and touch only keys under their own prefix.
 
 import os
 import socket
+import subprocess
+import sys
 from http import HTTPStatus
+from pathlib import Path
 
 import psutil
 import pytest
@@ -241,3 +244,19 @@ def test_the_api_twin_starts_a_cart_adds_to_it_and_refuses_a_forged_token(stage,
         assert api.last.json()["cart"]["items"][0]["quantity"] == 2
         api.token += "x"
         assert api.add(products[0]) == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.parametrize("endpoint", ["api_add", "twin_web_add"])
+def test_the_profiler_times_an_endpoint_with_debug_off_and_prints_its_profile(endpoint):
+    result = subprocess.run(
+        [sys.executable, "-m", "compare.measure.profile", endpoint, "--requests", "30"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Ordered by: cumulative time" in result.stdout
+    assert f"{endpoint} (db, 10 lines):" in result.stdout
+    assert "µs CPU per request over 30 requests" in result.stdout

@@ -72,7 +72,7 @@ def test_adding_above_stock_is_refused_and_says_how_many_are_left(shopper, produ
     response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": 19})
     assert response["Location"] == product.get_absolute_url()
     assert last_message(response) == (
-        "Only 20 of “Espresso Blend 1 kg” in stock; your cart already holds 2. Nothing was added."
+        "Only 20 of “Espresso Blend 1 kg” in stock; your cart already holds 2; nothing was changed."
     )
     assert_unchanged(shopper, product)
 
@@ -80,7 +80,7 @@ def test_adding_above_stock_is_refused_and_says_how_many_are_left(shopper, produ
 def test_adding_a_sold_out_product_is_refused(client, make_product):
     gone = make_product(name="Rare Tea", stock=0)
     response = client.post("/cart/add/", {"product_id": gone.pk, "quantity": 1})
-    assert last_message(response) == "“Rare Tea” is sold out; nothing was added."
+    assert last_message(response) == "“Rare Tea” is sold out; nothing was changed."
     assert load_cart(client.session) == Cart()
 
 
@@ -109,7 +109,7 @@ def test_a_51st_product_is_refused(client, make_product):
         ("abc", "The quantity must be a whole number from 0 to 99."),
         ("-1", "The quantity must be at least 0."),
         ("100", "At most 99 of one product per order."),
-        ("21", "Only 20 of “Espresso Blend 1 kg” in stock; the quantity was not changed."),
+        ("21", "Only 20 of “Espresso Blend 1 kg” in stock; nothing was changed."),
     ],
 )
 def test_setting_a_bad_quantity_is_refused_with_a_message(shopper, product, quantity, message):
@@ -140,7 +140,7 @@ def test_adding_an_unknown_product_is_refused(shopper, product, product_id):
     response = shopper.post("/cart/add/", {"product_id": product_id, "quantity": 1})
     assert response.status_code == HTTPStatus.FOUND
     assert last_message(response) in {
-        "That product is not for sale (any more); nothing was added.",
+        "Product 999999 is not for sale (any more); nothing was changed.",
         "That is not a product of this shop.",
         "Choose a product to add.",
     }
@@ -150,7 +150,10 @@ def test_adding_an_unknown_product_is_refused(shopper, product, product_id):
 def test_adding_an_inactive_product_is_refused(shopper, product, make_product):
     hidden = make_product(active=False)
     response = shopper.post("/cart/add/", {"product_id": hidden.pk, "quantity": 1})
-    assert last_message(response) == "That product is not for sale (any more); nothing was added."
+    assert (
+        last_message(response)
+        == f"“{hidden.name}” is not for sale (any more); nothing was changed."
+    )
     assert_unchanged(shopper, product)
 
 
@@ -158,7 +161,7 @@ def test_setting_the_quantity_of_an_inactive_product_is_refused(shopper, product
     Product.objects.filter(pk=product.pk).update(active=False)
     response = shopper.post(f"/cart/items/{product.pk}/", {"quantity": 3})
     assert last_message(response) == (
-        "That product is not for sale (any more); the cart is unchanged."
+        f"“{product.name}” is not for sale (any more); nothing was changed."
     )
     assert load_cart(shopper.session) == Cart([(product.pk, 2)])
 

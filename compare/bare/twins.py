@@ -33,11 +33,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from shop import stores
+
 from .models import Product
 
 CART = "cart"
-DB_ENGINE = "django.contrib.sessions.backends.db"
-COOKIE_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 
 def _keys() -> list[tuple[str, str]]:
@@ -181,9 +181,10 @@ def web_add(request):
     if form is None or not _in_stock(form[0]):
         return HttpResponseBadRequest("no such product")
     session = request.session
-    locked = _add_locked_row if settings.SESSION_ENGINE == DB_ENGINE else _add_locked_cache
+    store = stores.for_engine(settings.SESSION_ENGINE)
+    locked = _add_locked_row if store.in_table else _add_locked_cache
     # A new session has nobody else to race with; signed cookies have nothing to lock.
-    if session.session_key is None or settings.SESSION_ENGINE == COOKIE_ENGINE:
+    if session.session_key is None or not store.lockable:
         _add_unlocked(session, form)
     elif not locked(session, form):
         session.flush()

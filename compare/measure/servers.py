@@ -62,7 +62,9 @@ SCRUBBED = (
     "DJANGO_BEHIND_PROXY",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_SECRET_KEY",
+    "DJANGO_SECRET_KEY_FALLBACKS",
     "CART_TOKEN_KEYS",
+    "CART_TOKEN_VERIFY_KEYS",
     "SESSION_STORE",
     "REDIS_URL",
     "CACHE_KEY_PREFIX",
@@ -139,6 +141,10 @@ def server_env(env: dict[str, str] | None = None, *, app: str = "shop") -> dict[
         # Orders placed by a measurement confirm to nobody: no mail server of the user's is used.
         EMAIL_BACKEND="dummy",
         PYTHONUNBUFFERED="1",
+        # Every simulated shopper checks out from 127.0.0.1: the per-client order limits
+        # (shop.limits) would measure themselves, not the channels.
+        CHECKOUTS_PER_ADDRESS="1000000",
+        CHECKOUTS_PER_ACCOUNT="1000000",
     )
     base.update(env or {})
     return base

@@ -23,6 +23,7 @@ from api.tokens import decode_cart
 from compare.measure.servers import BASE_DIR, new_key, serve, server_env
 from shop.session_view import HIDDEN
 
+STEP_TIMEOUT_MS = 60_000
 SECRET = "side-by-side-test-" + "k" * 40
 KEYS = new_key("e2e")
 
@@ -81,8 +82,9 @@ class SideBySide:
             self.page.get_by_label("Quantity").fill(str(quantity))
         self.page.get_by_role("button", name=button, exact=True).click()
         self.steps += 1
+        # Generous: a login hashes the password three times (sign-up, web, API) on a busy machine.
         expect(self.page.get_by_test_id("sbs-status")).to_have_text(
-            re.compile(rf"^Step {self.steps} done")
+            re.compile(rf"^Step {self.steps} done"), timeout=STEP_TIMEOUT_MS
         )
 
     def shown(self, testid: str) -> str:
@@ -150,7 +152,9 @@ def test_the_whole_script_runs_on_both_channels_and_each_column_shows_the_truth(
     page.get_by_role("button", name="Add to cart", exact=True).focus()
     page.keyboard.press("Enter")
     sbs.steps += 1
-    expect(page.get_by_test_id("sbs-status")).to_have_text(re.compile(r"^Step 1 done"))
+    expect(page.get_by_test_id("sbs-status")).to_have_text(
+        re.compile(r"^Step 1 done"), timeout=STEP_TIMEOUT_MS
+    )
     assert page.evaluate("document.activeElement.textContent") == "Add to cart"  # focus stays
     assert sbs.check_web()["cart"] == [[espresso, 1]]
     assert sbs.check_api().cart.to_compact() == [[espresso, 1]]

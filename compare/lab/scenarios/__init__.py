@@ -24,7 +24,7 @@ class LabScenario:
 
 
 # One module per scenario, in the order `manage.py lab --help` lists them.
-MODULES = ("distance", "failover")
+MODULES = ("distance", "failover", "balancer", "rolling_keys", "header_cliff")
 
 
 def scenarios() -> dict[str, LabScenario]:

@@ -1,8 +1,9 @@
 """`lab failover`: the Redis primary is killed under load; Sentinel promotes the replica.
 
 Two shop instances keep their web sessions in Redis, reached through three
-Sentinels; web shoppers and API shoppers add to their carts through both
-instances, in turn. A third of the way into the run the primary gets SIGKILL.
+Sentinels, behind HAProxy in round robin (compare/lab/fleet.py); web shoppers
+and API shoppers add to their carts through the balancer, so each visitor's
+requests reach both instances in turn. A third of the way into the run the primary gets SIGKILL.
 Each shopper records every change and what the server answered; afterwards the
 history checker (compare/lab/history.py) compares each cart with its record.
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from compare.lab.fleet import start_fleet
 from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check
 from compare.lab.results import Point, RunContext
 from compare.lab.scenarios import LabScenario
@@ -182,9 +184,9 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
     csrf_page = f"/products/{rows[0][1]}/"
     ctx.say("Starting two shop instances with their sessions in Redis, through Sentinel ...")
     env = lab.shop_env(store="cache", sentinels=sentinels)
-    instances = [lab.shop(f"shop-{name}", env) for name in ("a", "b")]
-    urls = [server.url for server in instances]
-    ctx.say(f"Shoppers alternate between the two instances: {', '.join(urls)}")
+    fleet = start_fleet(lab, "shop", env, count=2, mode="round-robin", workers=2)
+    urls = [fleet.url]
+    ctx.say(f"Shoppers go through HAProxy ({fleet.url}), round robin over two instances")
 
     per_channel = max(1, ctx.users // 2)
     shoppers = [

@@ -21,13 +21,19 @@ from pathlib import Path
 import django
 from django.core.management.base import BaseCommand, CommandError
 
-from compare.measure import report
-from compare.measure.clients import ApiScript, Product, WebVisitor
-from compare.measure.drills import STORE_LABELS, Drills
-from compare.measure.load import ScenarioResult, run_scenario
-from compare.measure.rounds import BARE, Run, median_of_rounds, plan
-from compare.measure.servers import Server, ServerError, serve
-from compare.measure.stage import Stage, static_manifest_is_current
+try:
+    from compare.measure import report
+    from compare.measure.clients import ApiScript, Product, WebVisitor
+    from compare.measure.drills import STORE_LABELS, Drills
+    from compare.measure.load import ScenarioResult, run_scenario
+    from compare.measure.rounds import BARE, Run, median_of_rounds, plan
+    from compare.measure.servers import Server, ServerError, serve
+    from compare.measure.stage import Stage, static_manifest_is_current
+except ModuleNotFoundError as missing:  # `make run` installs the shop, not the measurement tools
+    raise SystemExit(
+        f"manage.py compare needs the measurement tools ({missing.name} is not installed): "
+        "run `make compare`, which installs them (requirements-dev.txt) and runs it."
+    ) from None
 
 STORES = ("db", "redis", "signed_cookies")
 ADDS_PER_VISITOR = 90  # as compare/measure/locustfile.py (never imported here)
@@ -141,8 +147,10 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, previous)
         self.say("\n" + text)
         if not options["no_save"]:
+            # The page shows one cart size (the targets'); the printed report keeps them all.
+            lines = report.reference_lines(results)
             run = report.save(
-                results=results,
+                results=[r for r in results if not r.scenario.sized or r.lines == lines],
                 outcomes=outcomes,
                 report=text,
                 environment=environment,
@@ -314,11 +322,9 @@ class Command(BaseCommand):
         wrote: dict[str, tuple] | None = None
         for run in plan(stores=stores, lines=options["lines"], rounds=options["rounds"]):
             label = f"round {run.round + 1}: {run.scenario.title}"
-            label += (
-                f" ({STORE_LABELS[run.store]})"
-                if run.scenario.channel != "api" and run.store
-                else ""
-            )
+            # The API keeps no session: its figures name no store.
+            store = "" if "api" in run.scenario.key else STORE_LABELS.get(run.store, "")
+            label += f" ({store})" if store else ""
             label += f", {run.lines} lines" if run.scenario.sized else ""
             try:
                 server = server_for(run)
@@ -327,7 +333,7 @@ class Command(BaseCommand):
                 result = run_scenario(
                     run.scenario,
                     server,
-                    store=STORE_LABELS.get(run.store, ""),
+                    store=store,
                     seconds=seconds,
                     users=users,
                     work_dir=stage.tmp,

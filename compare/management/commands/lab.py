@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from compare.lab import results
-from compare.lab.scenarios import MODULES, scenarios
+from compare.lab.scenarios import scenarios
 from compare.lab.topology import DEFAULT_PORTS, Lab, LabError, require_root, require_tools
 
 
@@ -38,12 +38,12 @@ def port_range(text: str) -> range:
 class Command(BaseCommand):
     help = (
         "Run one lab scenario on the lab's own servers (PostgreSQL, Redis + Sentinel, "
-        f"gunicorn, HAProxy): {', '.join(MODULES)}. Prints a table and saves it for "
+        f"gunicorn, HAProxy): {', '.join(scenarios())}. Prints a table and saves it for "
         "/admin/compare/."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("scenario", choices=MODULES, help="Which scenario to run.")
+        parser.add_argument("scenario", choices=list(scenarios()), help="Which scenario to run.")
         parser.add_argument(
             "--seconds", type=int, default=10, help="Load per measured point (default 10)."
         )

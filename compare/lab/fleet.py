@@ -1,0 +1,251 @@
+"""A fleet of shop instances behind the lab's HAProxy, and shoppers that keep a record.
+
+`start_fleet` starts `count` gunicorn instances of the shop (the measurement's
+one server starter, through `Lab.shop`) with the same settings, and HAProxy in
+front of them; the lab removes all of it at its close. Shoppers go through the
+balancer, note which instance served each answer (`X-Lab-Instance`) and keep
+a record of every cart change the server acknowledged, so that a run ends by
+comparing each cart with its record: lost lines, lost carts, carts that moved
+between instances and survived.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from compare.lab.haproxy import INSTANCE_HEADER, Balancer
+from compare.lab.topology import Lab
+from compare.measure.clients import Product
+from compare.measure.servers import Server
+
+TIMEOUT = 10
+
+
+@dataclass
+class Fleet:
+    instances: list[Server]
+    balancer: Balancer
+
+    @property
+    def url(self) -> str:
+        return self.balancer.url
+
+
+def start_fleet(
+    lab: Lab,
+    name: str,
+    env: dict[str, str],
+    *,
+    count: int = 3,
+    mode: str = "round-robin",
+    workers: int = 1,
+    bufsize: int | None = None,
+) -> Fleet:
+    """`count` instances named `<name>-1`... with `env`, and HAProxy in `mode` in front."""
+    instances = [lab.shop(f"{name}-{n}", env, workers=workers) for n in range(1, count + 1)]
+    extra = {"bufsize": bufsize} if bufsize else {}
+    balancer = Balancer(
+        backends=[(server.name, server.port) for server in instances],
+        port=lab.port(),
+        work_dir=lab.tmp,
+        mode=mode,
+        **extra,
+    )
+    lab.on_close(f"haproxy {name}", balancer.stop)
+    balancer.start()
+    for server in instances:
+        balancer.wait_status(server.name, "UP")
+    return Fleet(instances, balancer)
+
+
+def catalogue(lab: Lab, limit: int = 30) -> list[Product]:
+    """Active products of the lab's database, for shoppers to add."""
+    rows = lab.stage.db.query(
+        "SELECT id, slug, name FROM shop_product WHERE active ORDER BY id LIMIT %s", (limit,)
+    )
+    return [Product(*row) for row in rows]
+
+
+@dataclass
+class Shopper:
+    """One visitor through the balancer; subclasses speak web or API."""
+
+    base_url: str
+    products: list[Product]
+    http: requests.Session = field(default_factory=requests.Session)
+    acknowledged: list[int] = field(default_factory=list)  # product ids, in order
+    sent: int = 0  # requests sent
+    failed: int = 0
+    server_errors: int = 0
+    refused_401: int = 0
+    carts_lost: int = 0  # times a check found acknowledged lines missing
+    instances: set[str] = field(default_factory=set)
+    step: int = 0
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response | None:
+        self.sent += 1
+        try:
+            answer = self.http.request(method, self.base_url + path, timeout=TIMEOUT, **kwargs)
+        except requests.RequestException:
+            self.failed += 1
+            return None
+        if served := answer.headers.get(INSTANCE_HEADER):
+            self.instances.add(served)
+        if answer.status_code >= 500:
+            self.server_errors += 1
+        if answer.status_code >= 400:
+            self.failed += 1
+        if answer.status_code == 401:
+            self.refused_401 += 1
+        return answer
+
+    def next_product(self) -> Product:
+        product = self.products[self.step % len(self.products)]
+        self.step += 1
+        return product
+
+    def check(self) -> bool | None:
+        """Compare the cart with the record; count a loss and start the record again if so."""
+        held = self.held()
+        if held is None:
+            return None
+        missing = set(self.acknowledged) - held
+        if missing:
+            self.carts_lost += 1
+            self.acknowledged = [pid for pid in self.acknowledged if pid in held]
+            return False
+        return True
+
+    def held(self) -> set[int] | None:
+        raise NotImplementedError
+
+    def add(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def moved(self) -> bool:
+        return len(self.instances) > 1
+
+
+class WebShopper(Shopper):
+    def add(self) -> None:
+        product = self.next_product()
+        token = self.http.cookies.get("csrftoken")
+        if not token:
+            self.request("GET", f"/products/{product.slug}/")
+            token = self.http.cookies.get("csrftoken", "")
+        answer = self.request(
+            "POST",
+            "/cart/add/",
+            data={"product_id": product.id, "quantity": 1, "csrfmiddlewaretoken": token},
+            headers={"X-CSRFToken": token},
+            allow_redirects=False,
+        )
+        # Success redirects to the cart; a refusal back to the product page, with a message.
+        if answer is not None and answer.status_code == 302:
+            if answer.headers.get("Location", "").rstrip("/").endswith("/cart"):
+                if product.id not in self.acknowledged:
+                    self.acknowledged.append(product.id)
+            else:
+                self.failed += 1
+
+    def held(self) -> set[int] | None:
+        answer = self.request("GET", "/cart/")
+        if answer is None or answer.status_code != 200:
+            return None
+        page = answer.text
+        return {p.id for p in self.products if html.escape(p.name) in page}
+
+
+class ApiShopper(Shopper):
+    token: str = ""
+
+    def _call(self, method: str, path: str, body=None) -> requests.Response | None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        answer = self.request(method, path, json=body, headers=headers)
+        if answer is not None and answer.ok:
+            self.token = answer.json().get("token", self.token)
+        return answer
+
+    def add(self) -> None:
+        if not self.token:
+            self._call("POST", "/api/cart/")
+        product = self.next_product()
+        answer = self._call("POST", "/api/cart/items/", {"product_id": product.id})
+        if answer is not None and answer.ok and product.id not in self.acknowledged:
+            self.acknowledged.append(product.id)
+        elif answer is not None and answer.status_code == 401:
+            # The token was refused: its cart is gone for this client. Start a new one.
+            self.carts_lost += bool(self.acknowledged)
+            self.acknowledged = []
+            self.token = ""
+
+    def held(self) -> set[int] | None:
+        answer = self._call("GET", "/api/cart/")
+        if answer is None or not answer.ok:
+            if answer is not None and answer.status_code == 401:
+                self.token = ""
+            return None
+        return {item["product_id"] for item in answer.json()["cart"]["items"]}
+
+
+def shop_for(
+    shoppers: list[Shopper],
+    *,
+    seconds: float,
+    max_steps: int = 400,
+    check_every: int = 3,
+    until: Callable[[], bool] | None = None,
+    progress: Callable[[float], None] = lambda fraction: None,
+) -> None:
+    """Each shopper adds and checks in its own thread for `seconds` (or until `until()`).
+
+    Bounded twice: at most `max_steps` adds per shopper, and the time limit.
+    """
+    start = time.monotonic()
+    deadline = start + seconds
+
+    def done() -> bool:
+        return time.monotonic() >= deadline or (until is not None and until())
+
+    def loop(shopper: Shopper) -> None:
+        for step in range(1, max_steps + 1):
+            if done():
+                break
+            shopper.add()
+            if step % check_every == 0:
+                shopper.check()
+            time.sleep(0.02)  # a shopper's think time between two clicks
+
+    threads = [threading.Thread(target=loop, args=(s,), daemon=True) for s in shoppers]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        progress(min((time.monotonic() - start) / seconds, 0.99))
+        for thread in threads:
+            thread.join(timeout=0.5)
+            break
+    for thread in threads:
+        thread.join(timeout=TIMEOUT + 5)
+    progress(1.0)
+
+
+def totals(shoppers: list[Shopper]) -> dict[str, int]:
+    """Sums over shoppers, after a last check of every cart against its record."""
+    for shopper in shoppers:
+        shopper.check()
+    return {
+        "requests": sum(s.sent for s in shoppers),
+        "failed": sum(s.failed for s in shoppers),
+        "server_errors": sum(s.server_errors for s in shoppers),
+        "refused_401": sum(s.refused_401 for s in shoppers),
+        "carts_lost": sum(s.carts_lost > 0 for s in shoppers),
+        "moved": sum(s.moved for s in shoppers),
+        "moved_survived": sum(s.moved and s.carts_lost == 0 for s in shoppers),
+    }

@@ -34,7 +34,9 @@ def _cache_entry(session, *, on_redis: bool) -> tuple[int | None, datetime | Non
     backend = caches[settings.SESSION_CACHE_ALIAS]
     key = session.cache_key
     if on_redis:
-        client = backend.client.get_client(write=False)
+        from django_redis import get_redis_connection
+
+        client = get_redis_connection(settings.SESSION_CACHE_ALIAS)
         size = client.strlen(backend.make_key(key))
         ttl = backend.ttl(key)
         expires = timezone.now() + timedelta(seconds=ttl) if ttl and ttl > 0 else None

@@ -48,6 +48,10 @@ class BenchDatabase:
             # Django fills in the defaults of every setting of a connection.
             configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, alias: config})
             connections.settings[alias] = configured[alias]
+            # A wrapper made for an earlier run keeps that run's settings: drop it so the
+            # next use builds one for this database.
+            with contextlib.suppress(AttributeError):
+                del connections[alias]
 
     @property
     def name(self) -> str:

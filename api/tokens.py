@@ -161,17 +161,10 @@ BEFORE_SIGNATURE = frozenset(
 # --- Keys ---------------------------------------------------------------------
 
 
-# Set by check_configuration() at start-up: a process that started with DEBUG on keeps
-# its derived development key even if DEBUG is switched off later (as the test runner does).
-started_in_debug = False
-
-
 def check_configuration() -> None:
     """Refuse to start without usable keys; called from ApiConfig.ready()."""
-    global started_in_debug
-    _parse_keys(_raw_keys(settings.CART_TOKEN_KEYS), bool(settings.DEBUG), str(settings.SECRET_KEY))
+    _keys()
     _verify_only_keys()
-    started_in_debug = bool(settings.DEBUG)
 
 
 def signing_keys() -> list[tuple[str, bytes]]:
@@ -195,7 +188,7 @@ def verifying_keys() -> list[tuple[str, bytes]]:
 def _keys() -> tuple[tuple[str, bytes], ...]:
     return _parse_keys(
         _raw_keys(settings.CART_TOKEN_KEYS),
-        bool(settings.DEBUG) or started_in_debug,
+        bool(settings.DEBUG),
         str(settings.SECRET_KEY),
     )
 

@@ -241,16 +241,14 @@ def test_debug_without_keys_derives_a_dev_key_from_the_secret_key(settings):
     assert signing_keys()[0][1] != secret
 
 
-def test_app_refuses_to_start_without_keys_when_debug_is_off(settings, monkeypatch):
-    monkeypatch.setattr(tokens, "started_in_debug", tokens.started_in_debug)
+def test_app_refuses_to_start_without_keys_when_debug_is_off(settings):
     settings.CART_TOKEN_KEYS = ""
     settings.DEBUG = False
     with pytest.raises(ImproperlyConfigured, match="CART_TOKEN_KEYS is not set and DEBUG is off"):
         apps.get_app_config("api").ready()
 
 
-def test_app_starts_with_debug_off_when_keys_are_set(settings, monkeypatch):
-    monkeypatch.setattr(tokens, "started_in_debug", tokens.started_in_debug)
+def test_app_starts_with_debug_off_when_keys_are_set(settings):
     settings.CART_TOKEN_KEYS = f"k1:{KEY_A}"
     settings.DEBUG = False
     apps.get_app_config("api").ready()

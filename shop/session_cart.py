@@ -33,7 +33,7 @@ store can compare and set:
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
 import time
 import zlib
@@ -149,7 +149,8 @@ def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Car
     session = request.session
     store = stores.current()
     if not store.lockable:
-        return _change_unlocked(session, change, also)
+        sent = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        return _change_unlocked(session, change, also, sent=sent)
     try:
         if session.session_key is None:
             # A new visitor: nobody else knows this session yet, so there is nothing to race.
@@ -176,10 +177,15 @@ def signed_cookie_bytes(session: SessionBase) -> int:
     return len(settings.SESSION_COOKIE_NAME) + len(value.encode())
 
 
-def _change_unlocked(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
-    """A store with nothing to lock (signed cookies): change, then check the cookie still fits."""
+def _change_unlocked(
+    session: SessionBase, change: ChangeFn, also: AlsoFn | None, *, sent: str
+) -> Cart:
+    """A store with nothing to lock (signed cookies): change, then check the cookie still fits.
+
+    `sent` is the session cookie the request came with: its size is the size before.
+    """
     before = dict(session.items())
-    size_before = signed_cookie_bytes(session)
+    size_before = len(settings.SESSION_COOKIE_NAME) + len(sent.encode()) if sent else 0
     cart = change(load_cart(session))
     save_cart(session, cart)
     if also is not None:
@@ -343,6 +349,11 @@ def _change_locked_local(session, change: ChangeFn, also: AlsoFn | None) -> Cart
     return cart
 
 
+def _snapshot(session: SessionBase) -> str:
+    """The session's data as canonical JSON: what its serializer writes, compared cheaply."""
+    return json.dumps(dict(session.items()), sort_keys=True, separators=(",", ":"), default=repr)
+
+
 def _skip_redundant_save(session: SessionBase) -> None:
     """Keep SessionMiddleware from writing the session again after the guarded write.
 
@@ -352,12 +363,12 @@ def _skip_redundant_save(session: SessionBase) -> None:
     (with a fresh expiry); its save becomes a no-op unless something changed the
     data after the guarded write.
     """
-    written = copy.deepcopy(dict(session.items()))
+    written = _snapshot(session)
     key = session.session_key
     save = type(session).save.__get__(session)
 
     def save_unless_unchanged(must_create: bool = False) -> None:
-        if must_create or session.session_key != key or dict(session.items()) != written:
+        if must_create or session.session_key != key or _snapshot(session) != written:
             save(must_create=must_create)
 
     session.save = save_unless_unchanged

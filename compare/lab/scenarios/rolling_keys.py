@@ -1,7 +1,9 @@
 """`lab rolling-keys`: a new cart token key and Django secret key, rolled one instance at a time.
 
 Three instances behind HAProxy (round robin, database sessions) serve web and
-API shoppers while the keys are rolled, one instance restarted at a time:
+API shoppers while the keys are rolled, one instance restarted at a time (taken
+out of HAProxy's rotation before it stops and put back once it answers, so a
+restart itself costs no request):
 
 - `naive`: each instance in turn goes straight to signing with the new keys
   (`CART_TOKEN_KEYS=new,old`, `DJANGO_SECRET_KEY=new` with the old one in
@@ -14,7 +16,9 @@ API shoppers while the keys are rolled, one instance restarted at a time:
 Per procedure and channel: `requests`, `refused_401` (API tokens refused: the
 naive roll shows them, the two-phase roll none) and `carts_lost` (shoppers whose
 cart lost acknowledged lines: a database session signed with a secret an
-instance does not know reads as empty there).
+instance does not know reads as empty there), `failed` (requests without a
+good answer: the naive roll's refusals, nothing else) and `server_errors` (0:
+the keys decide what fails, never the restarts).
 """
 
 from __future__ import annotations
@@ -93,8 +97,10 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
             try:
                 for index, phase in steps:
                     server = fleet.instances[index]
+                    # Out of rotation first, so that stopping it resets no request.
+                    fleet.balancer.take_out(server.name)
                     server.restart(env={**base, **phases[phase]})
-                    fleet.balancer.wait_status(server.name, "UP", timeout=30)
+                    fleet.balancer.put_back(server.name)
                     rolled.wait(hold)  # the fleet serves in this mixed state for a while
             finally:
                 rolled.set()

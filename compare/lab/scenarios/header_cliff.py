@@ -34,7 +34,7 @@ import requests
 from django.conf import settings
 
 from compare.lab.haproxy import Balancer
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab, LabError
 from compare.measure.servers import Server
@@ -312,6 +312,26 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
     return points
 
 
+def summary(points) -> str:
+    """Per carrier: bytes a line, and the longest cart each hop takes (and how it refuses more)."""
+    said = []
+    for carrier, label in (("jwt", "JWT"), ("cookie", "signed cookie")):
+        hops = [p for p in points if p.figures.get("carrier") == carrier]
+        if not hops:
+            continue
+        takes = []
+        for p in hops:
+            lines, status = p.figures.get("max_lines"), p.figures.get("status")
+            if lines is None:
+                takes.append(f"{p.figures.get('hop')}: {p.note or 'not measured'}")
+            else:
+                refused = f", then {status}" if status is not None else ""
+                takes.append(f"{p.figures.get('hop')} {shown(lines)} lines{refused}")
+        per = shown(hops[0].figures.get("bytes_per_line"), " B")
+        said.append(f"{label} (+{per} a line): " + ", ".join(takes))
+    return "longest cart each hop takes: " + "; ".join(said) if said else ""
+
+
 SCENARIO = LabScenario(
     name=NAME,
     help="a cart grown line by line as a JWT and as a signed cookie, until the shop, gunicorn, "
@@ -319,5 +339,7 @@ SCENARIO = LabScenario(
     run=run,
     columns=("hop", "carrier", *FIGURES),
     chart=("max_lines", "lines"),
+    speaks_to="session",
+    summary=summary,
     tools=("initdb", "postgres", "haproxy"),
 )

@@ -27,7 +27,7 @@ import secrets
 import threading
 
 from compare.lab.fleet import ApiShopper, WebShopper, catalogue, shop_for, start_fleet, totals
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab
 from compare.measure.servers import new_key
@@ -118,13 +118,27 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
         rolled.set()
         thread.join(timeout=60)
         condition = {"procedure": procedure, "steps": len(steps)}
-        points.append(Point(NAME, "web", "db", {**condition, **pick(totals(web))}))
-        points.append(Point(NAME, "api", None, {**condition, **pick(totals(api))}))
+        points.append(Point(NAME, "web", "db", {**condition, **totals(web, FIGURES)}))
+        points.append(Point(NAME, "api", None, {**condition, **totals(api, FIGURES)}))
     return points
 
 
-def pick(figures: dict[str, int]) -> dict[str, int]:
-    return {name: figures[name] for name in FIGURES}
+def summary(points) -> str:
+    """Per procedure: API requests refused, web carts lost, answers of 5xx."""
+    said = []
+    for procedure in PROCEDURES:
+        of = {p.channel: p.figures for p in points if p.figures.get("procedure") == procedure}
+        if not of:
+            continue
+        api, web = of.get("api", {}), of.get("web", {})
+        errors = [f.get("server_errors") for f in of.values()]
+        said.append(
+            f"{procedure} roll: {shown(api.get('refused_401'))} of "
+            f"{shown(api.get('requests'))} API requests refused with 401, "
+            f"{shown(web.get('carts_lost'))} web carts lost, "
+            f"{shown(None if None in errors else sum(errors))} answers of 5xx"
+        )
+    return "; ".join(said)
 
 
 SCENARIO = LabScenario(
@@ -134,5 +148,7 @@ SCENARIO = LabScenario(
     run=run,
     columns=("procedure", "steps", *FIGURES),
     chart=("refused_401", "requests"),
+    speaks_to="complexity",
+    summary=summary,
     tools=("initdb", "postgres", "haproxy"),
 )

@@ -64,6 +64,8 @@ class Row:
     api_claim: str
     web: list[Figure] = field(default_factory=list)
     api: list[Figure] = field(default_factory=list)
+    # The lab's latest result for each scenario that proves or qualifies this row.
+    lab: list[lab_page.LabEvidence] = field(default_factory=list)
 
     @property
     def sides(self) -> list[tuple[str, str, list[Figure]]]:
@@ -628,11 +630,16 @@ def compare_page(request):
 
     data = figures.comparison()
     keys, key_problem = _signing_keys()
+    lab_sections = lab_page.latest_sections()
+    rows = [*comparison_rows(data, keys), hidden_state_row(data)]
+    evidence = lab_page.row_evidence(lab_sections)
+    for row in rows:
+        row.lab = evidence.get(row.key, [])
     context = {
         **admin.site.each_context(request),
         "title": "Stateful vs stateless, measured on this deployment",
         "data": data,
-        "rows": [*comparison_rows(data, keys), hidden_state_row(data)],
+        "rows": rows,
         "tradeoffs": TRADEOFFS,
         "key_problem": key_problem,
         "orders_chart": charts.daily_orders_chart(data.days),
@@ -643,7 +650,7 @@ def compare_page(request):
         "drill_names": {d.drill for d in data.drills},
         "form": form,
         "inspection": inspection,
-        "lab_sections": lab_page.latest_sections(),
+        "lab_sections": lab_sections,
         "generated_at": timezone.now(),
     }
     return TemplateResponse(request, "admin/compare/page.html", context, status=status)

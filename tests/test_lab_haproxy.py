@@ -1,8 +1,9 @@
-"""The lab's HAProxy: round robin, sticky cookie, health checks, runtime API, clean stop."""
+"""The lab's HAProxy: round robin, sticky cookie, health checks, runtime API, drain, clean stop."""
 
 import http.server
 import os
 import threading
+import time
 from http import HTTPStatus
 
 import pytest
@@ -23,15 +24,19 @@ pytestmark = pytest.mark.skipif(
 
 
 class Backend:
-    """A tiny HTTP server that answers with its own name."""
+    """A tiny HTTP server that answers with its own name; `/hold` waits for `release`."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, port: int | None = None) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
+        self.release = threading.Event()
         body = name.encode()
+        release = self.release
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path == "/hold":
+                    release.wait(timeout=10)
                 self.send_response(HTTPStatus.OK)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -45,6 +50,7 @@ class Backend:
         self.thread.start()
 
     def kill(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -101,6 +107,69 @@ def test_runtime_api_shows_instances_and_takes_one_out_of_rotation(backends, tmp
         assert states["b"].sessions_total >= 4
         lb.set_state("a", "ready")
         lb.wait_status("a", "UP")
+
+
+def test_taking_an_instance_out_waits_for_its_request_in_flight(backends, tmp_path):
+    a = backends[0]
+    with balancer(backends, tmp_path, "round-robin") as lb:
+        lb.wait_status("a", "UP")
+        lb.wait_status("b", "UP")
+        held = []
+        # Round robin starts at a: the first request is held there.
+        visitor = threading.Thread(
+            target=lambda: held.append(requests.get(lb.url + "/hold", timeout=10))
+        )
+        visitor.start()
+        lb.wait_status("a", "UP")
+        deadline = time.monotonic() + 5
+        while lb.instances()["a"].sessions_now == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out = threading.Thread(target=lb.take_out, args=("a",))
+        out.start()
+        out.join(timeout=0.5)
+        assert out.is_alive()  # still waiting: a has a request to answer
+        assert {requests.get(lb.url + "/", timeout=5).text for _ in range(4)} == {"b"}
+        a.release.set()
+        out.join(timeout=10)
+        visitor.join(timeout=10)
+        assert not out.is_alive()
+        assert [answer.text for answer in held] == ["a"]
+        assert lb.instances()["a"].status == "MAINT"
+
+
+def test_an_instance_restarted_between_take_out_and_put_back_costs_no_request(backends, tmp_path):
+    a = backends[0]
+    with balancer(backends, tmp_path, "round-robin") as lb:
+        lb.wait_status("a", "UP")
+        lb.wait_status("b", "UP")
+        stop = threading.Event()
+        outcomes = []
+
+        def visit():
+            with requests.Session() as visitor:  # keep-alive, as a browser would
+                while not stop.is_set():
+                    try:
+                        outcomes.append(visitor.get(lb.url + "/", timeout=5).status_code)
+                    except requests.RequestException as error:
+                        outcomes.append(repr(error))
+
+        visitors = [threading.Thread(target=visit) for _ in range(4)]
+        for thread in visitors:
+            thread.start()
+        try:
+            for _ in range(3):
+                lb.take_out("a")
+                a.kill()
+                a = Backend("a", port=a.port)
+                lb.put_back("a")
+        finally:
+            stop.set()
+            for thread in visitors:
+                thread.join(timeout=10)
+            backends[0] = a  # the fixture stops the last one
+        assert len(outcomes) > 50
+        assert set(outcomes) == {HTTPStatus.OK}
+        assert lb.instances()["a"].status == "UP"
 
 
 def test_stopping_removes_the_process_its_port_config_and_socket(backends, tmp_path):

@@ -30,6 +30,10 @@ How a scenario plugs in
    to the module and its module to `scenarios.MODULES`. `columns` are the figures
    the printed table shows, in order; `chart` is the figure the admin page draws.
    `needs_root=True` makes the command refuse, in one line, to start without root.
+   `speaks_to` names the row of the classic comparison the scenario proves or
+   qualifies (a `compare.views.Row.key`: "scalability", "resilience"...), and
+   `summary(points)` writes the one line shown beside that row from the latest
+   run's points (`results.shown` writes a missing figure as "not measured").
 
 The command then prints the table, saves the run (`compare.models.LabRun` and
 `LabPoint`, shown on /admin/compare/) and, with `--json PATH`, writes the points.

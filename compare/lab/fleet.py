@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import requests
@@ -236,11 +236,14 @@ def shop_for(
     progress(1.0)
 
 
-def totals(shoppers: list[Shopper]) -> dict[str, int]:
-    """Sums over shoppers, after a last check of every cart against its record."""
+def totals(shoppers: list[Shopper], names: Sequence[str] | None = None) -> dict[str, int]:
+    """Sums over shoppers, after a last check of every cart against its record.
+
+    `names` picks the figures a scenario reports, in its order; all of them by default.
+    """
     for shopper in shoppers:
         shopper.check()
-    return {
+    figures = {
         "requests": sum(s.sent for s in shoppers),
         "failed": sum(s.failed for s in shoppers),
         "server_errors": sum(s.server_errors for s in shoppers),
@@ -249,3 +252,4 @@ def totals(shoppers: list[Shopper]) -> dict[str, int]:
         "moved": sum(s.moved for s in shoppers),
         "moved_survived": sum(s.moved and s.carts_lost == 0 for s in shoppers),
     }
+    return figures if names is None else {name: figures[name] for name in names}

@@ -11,7 +11,13 @@ lab's work directory. Two ways to spread visitors:
   an unshared session store until an instance dies.
 
 A TCP health check every `check_ms` marks a killed instance DOWN; a request
-whose connection is refused is retried, on another instance. Every answer
+whose connection is refused is retried, on another instance. A check cannot
+save a request that an instance had already taken when it went away: its
+listening socket may hold connections no worker has accepted yet, and closing
+it resets them (HAProxy then closes the visitor's connection without an
+answer). So an instance that is stopped on purpose is first taken out of
+rotation (`take_out`: `maint`, then wait until its last request is answered)
+and put back once it answers again (`put_back`: `ready`, then wait for UP). Every answer
 carries `X-Lab-Instance` (the instance that served it), so a client can tell
 when it moved. The runtime API (a Unix socket at admin level) shows each
 instance's state and can take one out of rotation or put it back.
@@ -20,6 +26,7 @@ instance's state and can take one out of rotation or put it back.
         requests.get(lb.url + "/cart/")
         lb.instances()          # {"a": InstanceState(status="UP", ...), ...}
         lb.set_state("a", "maint")
+        lb.take_out("a"); restart_it(); lb.put_back("a")   # a restart that costs no request
 """
 
 from __future__ import annotations
@@ -263,3 +270,29 @@ backend shop
                 return
             time.sleep(0.05)
         raise BalancerError(f"{name} is {seen}, not {status}, after {timeout:.0f} s")
+
+    def wait_idle(self, name: str, *, timeout: float = 30.0) -> None:
+        """Wait until HAProxy has no request in flight on `name` (`scur` 0)."""
+        deadline = time.monotonic() + timeout
+        busy = 0
+        while time.monotonic() < deadline:
+            busy = self.instances()[name].sessions_now
+            if busy == 0:
+                return
+            time.sleep(0.02)
+        raise BalancerError(f"{name} still has {busy} requests in flight after {timeout:.0f} s")
+
+    def take_out(self, name: str, *, timeout: float = 30.0) -> None:
+        """Send `name` no new request (`maint`) and wait until those it has are answered.
+
+        Then it can be stopped without costing a visitor anything: HAProxy sends
+        every request to the other instances meanwhile.
+        """
+        self.set_state(name, "maint")
+        self.wait_status(name, "MAINT")
+        self.wait_idle(name, timeout=timeout)
+
+    def put_back(self, name: str, *, timeout: float = 30.0) -> None:
+        """Return `name` to rotation (`ready`) and wait until its health check says UP."""
+        self.set_state(name, "ready")
+        self.wait_status(name, "UP", timeout=timeout)

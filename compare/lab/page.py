@@ -1,4 +1,10 @@
-"""The lab's section of /admin/compare/: the latest run of each scenario, as a table and a chart."""
+"""The lab on /admin/compare/: the latest run of each scenario, in its section and beside its row.
+
+`latest_sections()` is the folded section (a table and a chart per scenario);
+`row_evidence(sections)` is the one line each scenario puts beside the row of
+the classic comparison it proves or qualifies (`LabScenario.speaks_to`), read
+from the same runs: no query of its own.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +66,39 @@ def section(run: LabRun, scenario: LabScenario | None) -> LabSection:
         chart=chart,
         notes=[line for line in run.notes.splitlines() if line.strip()],
     )
+
+
+@dataclass(frozen=True)
+class LabEvidence:
+    """One scenario's line beside a row: its latest run's summary, or how to run it."""
+
+    scenario: LabScenario
+    run: LabRun | None
+    text: str
+
+    @property
+    def anchor(self) -> str:
+        return f"lab-{self.scenario.name}"
+
+    @property
+    def command(self) -> str:
+        prefix = "sudo " if self.scenario.needs_root else ""
+        return f"{prefix}python manage.py lab {self.scenario.name}"
+
+
+def row_evidence(sections: list[LabSection]) -> dict[str, list[LabEvidence]]:
+    """Row key -> a line per scenario that speaks to that row, in the scenarios' order."""
+    latest = {s.run.scenario: s.run for s in sections}
+    evidence: dict[str, list[LabEvidence]] = {}
+    for name, scenario in scenarios().items():
+        if not scenario.speaks_to:
+            continue
+        run = latest.get(name)
+        text = ""
+        if run is not None and scenario.summary is not None:
+            text = scenario.summary(list(run.points.all())) or "no point measured"
+        evidence.setdefault(scenario.speaks_to, []).append(LabEvidence(scenario, run, text))
+    return evidence
 
 
 def latest_sections() -> list[LabSection]:

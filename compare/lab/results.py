@@ -52,6 +52,18 @@ def cell(value: Figure) -> str:
     return str(value)
 
 
+def shown(value: Figure, unit: str = "") -> str:
+    """A figure in a sentence: "not measured" for None, never a number in its place."""
+    if value is None:
+        return "not measured"
+    return f"{cell(value)}{unit}"
+
+
+def channel_name(point) -> str:
+    """ "API", or "web on <store>": how a summary names the shoppers of a point."""
+    return "API" if point.channel == "api" else f"web on {point.store}" if point.store else "web"
+
+
 def points_table(points: Sequence[Point], columns: Sequence[str]) -> str:
     """channel, store, then `columns` in order; a last column for notes if any point has one."""
     headers = ["channel", "store", *columns]

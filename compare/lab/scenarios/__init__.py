@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from compare.lab.results import Point, RunContext
@@ -18,7 +18,10 @@ class LabScenario:
     columns: tuple[str, ...]  # the figures of the printed table, in order
     chart: tuple[str, str] = ("", "")  # (figure, unit) the admin page draws per point
     condition: tuple[str, ...] = ()  # figures that name a point's condition (chart labels)
-    speaks_to: str = ""  # the row of the classic comparison it proves or qualifies
+    # The row of the classic comparison it proves or qualifies (`compare.views.Row.key`), and
+    # the one line shown beside that row: summary(points) of the latest run.
+    speaks_to: str = ""
+    summary: Callable[[Sequence], str] | None = None
     needs_root: bool = False
     tools: tuple[str, ...] = ("redis-server", "initdb", "postgres")
 

@@ -21,7 +21,7 @@ import threading
 
 from compare.lab.fleet import ApiShopper, WebShopper, catalogue, shop_for, start_fleet, totals
 from compare.lab.haproxy import MODES
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab
 
@@ -64,16 +64,29 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
                 killer.cancel()
                 killer.join()
             condition = {"mode": mode, "killed": victim.name, "instances": INSTANCES}
-            points.append(Point(NAME, "web", store, {**condition, **pick(totals(web))}))
+            points.append(Point(NAME, "web", store, {**condition, **totals(web, FIGURES)}))
             # The API keeps no session: the store under it is named, never used.
-            api_point = Point(NAME, "api", None, {**condition, **pick(totals(api))})
+            api_point = Point(NAME, "api", None, {**condition, **totals(api, FIGURES)})
             api_point.note = f"instances configured with {store} sessions"
             points.append(api_point)
     return points
 
 
-def pick(figures: dict[str, int]) -> dict[str, int]:
-    return {name: figures[name] for name in FIGURES}
+def summary(points) -> str:
+    """Web carts lost per mode and store, one instance killed halfway; the API's in one figure."""
+    web = [
+        f"{p.figures.get('mode')} on {p.store}: {shown(p.figures.get('carts_lost'))} carts lost "
+        f"({shown(p.figures.get('moved_survived'))} of {shown(p.figures.get('moved'))} "
+        "that moved instances kept)"
+        for p in points
+        if p.channel == "web"
+    ]
+    api = [p.figures.get("carts_lost") for p in points if p.channel == "api"]
+    said = ["one of 3 instances killed halfway: web " + "; ".join(web)] if web else []
+    if api:
+        lost = None if None in api else sum(api)
+        said.append(f"API: {shown(lost)} carts lost over {len(api)} runs")
+    return " · ".join(said)
 
 
 SCENARIO = LabScenario(
@@ -83,5 +96,7 @@ SCENARIO = LabScenario(
     run=run,
     columns=("mode", *FIGURES),
     chart=("carts_lost", "carts"),
+    speaks_to="scalability",
+    summary=summary,
     tools=("redis-server", "initdb", "postgres", "haproxy"),
 )

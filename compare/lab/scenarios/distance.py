@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, cell, channel_name, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab, Namespace, Postgres, Redis
 from compare.measure.load import Scenario, run_scenario
@@ -174,6 +174,38 @@ def measure(lab: Lab, ctx: RunContext, combo: Combo, counter, products_file, lab
     }
 
 
+def summary(points) -> str:
+    """p50 at 0 and 20 ms and round trips per request, per target and channel."""
+    parts = []
+    for target, moved in (("session_store", "session store"), ("database", "database")):
+        at: dict[str, dict] = {}
+        for point in points:
+            if point.figures.get("target") == target:
+                at.setdefault(channel_name(point), {})[point.figures.get("rtt_ms")] = point
+        said = []
+        for who, by_rtt in at.items():
+            near, far = by_rtt.get(0), by_rtt.get(RTTS_MS[-1])
+            said.append(
+                f"{who} p50 {p50(near)} at 0 ms, {p50(far)} at {RTTS_MS[-1]} ms "
+                f"({round_trips(near, far)})"
+            )
+        if said:
+            parts.append(f"{moved} away: " + "; ".join(said))
+    return " · ".join(parts)
+
+
+def p50(point) -> str:
+    return shown(None if point is None else point.figures.get("p50_ms"), " ms")
+
+
+def round_trips(*points) -> str:
+    """The round trips a request of the first point that counted them."""
+    counted = [
+        p.figures["round_trips"] for p in points if p and p.figures.get("round_trips") is not None
+    ]
+    return f"{cell(counted[0])} round trips a request" if counted else "round trips not measured"
+
+
 SCENARIO = LabScenario(
     name=NAME,
     help="API and web add-to-cart while the session store, then the database, is 0-20 ms away",
@@ -181,7 +213,8 @@ SCENARIO = LabScenario(
     columns=("target", "moved", "rtt_ms", *FIGURES),
     chart=("p50_ms", "ms"),
     condition=("target", "rtt_ms"),
-    speaks_to="Scalability",
+    speaks_to="scalability",
+    summary=summary,
     needs_root=True,
     tools=("redis-server", "initdb", "postgres", "ip", "tc"),
 )

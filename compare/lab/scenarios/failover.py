@@ -25,7 +25,7 @@ import requests
 
 from compare.lab.fleet import start_fleet
 from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, channel_name, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import SENTINEL_SERVICE, Lab, Redis
 
@@ -265,6 +265,17 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
     return points
 
 
+def summary(points) -> str:
+    """Per channel: how long changes failed, and what was lost of what was acknowledged."""
+    return "; ".join(
+        f"{channel_name(p)}: changes failed for {shown(p.figures.get('unavailable_s'), ' s')}, "
+        f"{shown(p.figures.get('lost_acknowledged'))} of {shown(p.figures.get('acknowledged'))} "
+        f"acknowledged changes lost, {shown(p.figures.get('carts_lost'))} carts lost, "
+        f"{shown(p.figures.get('server_errors'))} answers of 5xx"
+        for p in points
+    )
+
+
 SCENARIO = LabScenario(
     name=NAME,
     help="web and API shoppers while the Redis primary is killed and Sentinel promotes",
@@ -281,5 +292,6 @@ SCENARIO = LabScenario(
         "promoted_after_s",
     ),
     chart=("unavailable_s", "s"),
-    speaks_to="Resilience",
+    speaks_to="resilience",
+    summary=summary,
 )

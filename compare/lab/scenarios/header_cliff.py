@@ -20,21 +20,25 @@ the longest cart the hop still accepts:
 
 Per point (`hop`, `carrier`): `bytes_per_line`, `max_lines` (the longest cart
 accepted), `header_bytes` at that cart, `status` of the first refused cart and
-`sees` (what the visitor gets back).
+`sees`: what the visitor reads then (`sees()`): the shop's message on the page
+a refused add redirects to, the API's `detail`, or gunicorn's and HAProxy's
+status line and error page.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 
 from compare.lab.haproxy import Balancer
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab, LabError
 from compare.measure.servers import Server
@@ -131,19 +135,76 @@ def longest_accepted(count: int, accepted: Callable[[int], bool]) -> int | None:
     return low
 
 
+# What the shop tells a visitor on a page: its message (a refused change), or its empty cart.
+SHOP_MESSAGE = re.compile(
+    r'<p class="message message-(?:error|warning)"[^>]*>(.*?)</p>', re.DOTALL | re.IGNORECASE
+)
+EMPTY_CART = re.compile(r'<div class="empty">\s*<p>(.*?)</p>', re.DOTALL | re.IGNORECASE)
+HEAD = re.compile(r"<head\b.*?</head>|<title\b.*?</title>", re.DOTALL | re.IGNORECASE)
+HEADING = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.DOTALL | re.IGNORECASE)
+TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.DOTALL | re.IGNORECASE)
+SEES_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The first cart a hop refused: the status of its answer and what the visitor reads."""
+
+    status: int
+    sees: str
+
+
+def text_of(fragment: str) -> str:
+    """The words of an HTML fragment, as a browser shows them."""
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
+
+
+def shortened(text: str) -> str:
+    return text if len(text) <= SEES_CHARS else text[: SEES_CHARS - 1].rstrip() + "…"
+
+
+def sees(status: int, reason: str, content_type: str, body: str) -> str:
+    """What a visitor reads in one answer, in a line.
+
+    The shop's page: its message (the refusal of a change), or its empty cart.
+    The API: its status line and `detail`. A server's own error page (gunicorn's
+    431, HAProxy's 400): its status line and the page's text, its heading said
+    once. Anything else: the status line, and the page's title if it has one.
+    """
+    status_line = f"{status} {reason}".strip()
+    if found := SHOP_MESSAGE.search(body) or EMPTY_CART.search(body):
+        return shortened(text_of(found.group(1)))
+    if "json" in content_type:
+        try:
+            detail = json.loads(body).get("detail", "")
+        except (ValueError, AttributeError):
+            detail = ""
+        return shortened(f"{status_line}: {detail}" if detail else status_line)
+    if "<html" not in body.lower():
+        words = text_of(body)
+        return shortened(f"{status_line}: {words}" if words else status_line)
+    if "<main" in body.lower():  # a whole page of the shop, without a message
+        title = TITLE.search(body)
+        return shortened(f"{status_line}: {text_of(title.group(1))}" if title else status_line)
+    page = HEAD.sub(" ", body)
+    heading = HEADING.search(page)
+    said = text_of(heading.group(1)) if heading else ""
+    if said.lower() in (reason.lower(), status_line.lower(), str(status)):
+        said = ""  # the heading only repeats the status line
+    rest = text_of(HEADING.sub(" ", page, count=1))
+    return shortened(": ".join(part for part in (status_line, said, rest) if part))
+
+
 def seen(answer: requests.Response) -> str:
-    """What the visitor gets back, in a few words: status and the answer's own first words."""
-    text = answer.text
-    if message := MESSAGE.search(text):
-        text = message.group(1)
-    elif "application/json" in answer.headers.get("Content-Type", ""):
-        with_detail = answer.json().get("detail", "") if answer.text.startswith("{") else ""
-        text = str(with_detail)
-    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", text).split()))
-    return f"{answer.status_code}: {text[:70]}" if text else str(answer.status_code)
+    return sees(
+        answer.status_code,
+        answer.reason or "",
+        answer.headers.get("Content-Type", ""),
+        answer.text,
+    )
 
 
-def probe_token(url: str, tokens: list[str]) -> tuple[int | None, requests.Response | None]:
+def probe_token(url: str, tokens: list[str]) -> tuple[int | None, Refusal | None]:
     answers: dict[int, requests.Response] = {}
 
     def accepted(n: int) -> bool:
@@ -154,10 +215,10 @@ def probe_token(url: str, tokens: list[str]) -> tuple[int | None, requests.Respo
         return answer.status_code == 200
 
     best = longest_accepted(len(tokens), accepted)
-    return best, None if best is None else answers.get(best + 1)
+    return best, refusal(answers.get(best + 1) if best is not None else None)
 
 
-def probe_cookie_read(url: str, cookies: list[str]) -> tuple[int | None, requests.Response | None]:
+def probe_cookie_read(url: str, cookies: list[str]) -> tuple[int | None, Refusal | None]:
     name = settings.SESSION_COOKIE_NAME
     answers: dict[int, requests.Response] = {}
 
@@ -169,19 +230,23 @@ def probe_cookie_read(url: str, cookies: list[str]) -> tuple[int | None, request
         return answer.status_code == 200 and 'data-testid="cart-line"' in answer.text
 
     best = longest_accepted(len(cookies), accepted)
-    return best, None if best is None else answers.get(best + 1)
+    return best, refusal(answers.get(best + 1) if best is not None else None)
+
+
+def refusal(answer: requests.Response | None) -> Refusal | None:
+    return None if answer is None else Refusal(answer.status_code, seen(answer))
 
 
 def probe_cookie_change(
     url: str, cookies: list[str], csrf: str, ids: list[int]
-) -> tuple[int | None, requests.Response | None]:
+) -> tuple[int | None, Refusal | None]:
     """The project's caps: the longest cart to which the shop still adds one more line.
 
-    A refused add redirects back to the product page; the answer kept for the
-    refused cart is that page, carrying the shop's message.
+    A refused add redirects back to the product page, which shows the shop's
+    message: the refusal keeps the add's own status and what that page says.
     """
     name = settings.SESSION_COOKIE_NAME
-    refusals: dict[int, requests.Response] = {}
+    refusals: dict[int, Refusal] = {}
 
     def accepted(n: int) -> bool:
         browser = requests.Session()
@@ -198,11 +263,12 @@ def probe_cookie_change(
         if answer.status_code == 302 and location.rstrip("/").endswith("/cart"):
             # Added; but a cart this instance cannot read starts again empty: not accepted.
             return len(answer.cookies.get(name, "")) >= len(cookies[n])
-        status = answer.status_code
-        if status == 302:
-            answer = browser.get(url + location if location.startswith("/") else location)
-        answer.status_code = status  # the refused add's own answer, not the page it leads to
-        refusals[n] = answer
+        if answer.status_code == 302:
+            page = browser.get(url + location if location.startswith("/") else location)
+            said = f"{answer.status_code} to {location.removeprefix(url)}: {seen(page)}"
+        else:
+            said = seen(answer)
+        refusals[n] = Refusal(answer.status_code, said)
         return False
 
     best = longest_accepted(len(cookies) - 1, accepted)
@@ -210,9 +276,6 @@ def probe_cookie_change(
         return None, None
     # An add to the n-line cart was the last accepted: the cart grew to n + 1 lines.
     return best + 1, refusals.get(best + 1)
-
-
-MESSAGE = re.compile(r'<p class="message message-error">(.*?)</p>', re.DOTALL)
 
 
 def per_line(values: list[str]) -> float:
@@ -261,8 +324,8 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
             "bytes_per_line": per,
             "max_lines": best,
             "header_bytes": None if best is None else size_of(best),
-            "status": None if refused is None else refused.status_code,
-            "sees": None if refused is None else seen(refused),
+            "status": None if refused is None else refused.status,
+            "sees": None if refused is None else refused.sees,
         }
         if best is None and not note:
             note = "not refused within the grown cart"
@@ -312,6 +375,26 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
     return points
 
 
+def summary(points) -> str:
+    """Per carrier: bytes a line, and the longest cart each hop takes (and how it refuses more)."""
+    said = []
+    for carrier, label in (("jwt", "JWT"), ("cookie", "signed cookie")):
+        hops = [p for p in points if p.figures.get("carrier") == carrier]
+        if not hops:
+            continue
+        takes = []
+        for p in hops:
+            lines, status = p.figures.get("max_lines"), p.figures.get("status")
+            if lines is None:
+                takes.append(f"{p.figures.get('hop')}: {p.note or 'not measured'}")
+            else:
+                refused = f", then {status}" if status is not None else ""
+                takes.append(f"{p.figures.get('hop')} {shown(lines)} lines{refused}")
+        per = shown(hops[0].figures.get("bytes_per_line"), " B")
+        said.append(f"{label} (+{per} a line): " + ", ".join(takes))
+    return "longest cart each hop takes: " + "; ".join(said) if said else ""
+
+
 SCENARIO = LabScenario(
     name=NAME,
     help="a cart grown line by line as a JWT and as a signed cookie, until the shop, gunicorn, "
@@ -319,5 +402,7 @@ SCENARIO = LabScenario(
     run=run,
     columns=("hop", "carrier", *FIGURES),
     chart=("max_lines", "lines"),
+    speaks_to="session",
+    summary=summary,
     tools=("initdb", "postgres", "haproxy"),
 )

@@ -1,7 +1,9 @@
 """`lab rolling-keys`: a new cart token key and Django secret key, rolled one instance at a time.
 
 Three instances behind HAProxy (round robin, database sessions) serve web and
-API shoppers while the keys are rolled, one instance restarted at a time:
+API shoppers while the keys are rolled, one instance restarted at a time (taken
+out of HAProxy's rotation before it stops and put back once it answers, so a
+restart itself costs no request):
 
 - `naive`: each instance in turn goes straight to signing with the new keys
   (`CART_TOKEN_KEYS=new,old`, `DJANGO_SECRET_KEY=new` with the old one in
@@ -14,7 +16,9 @@ API shoppers while the keys are rolled, one instance restarted at a time:
 Per procedure and channel: `requests`, `refused_401` (API tokens refused: the
 naive roll shows them, the two-phase roll none) and `carts_lost` (shoppers whose
 cart lost acknowledged lines: a database session signed with a secret an
-instance does not know reads as empty there).
+instance does not know reads as empty there), `failed` (requests without a
+good answer: the naive roll's refusals, nothing else) and `server_errors` (0:
+the keys decide what fails, never the restarts).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 import threading
 
 from compare.lab.fleet import ApiShopper, WebShopper, catalogue, shop_for, start_fleet, totals
-from compare.lab.results import Point, RunContext
+from compare.lab.results import Point, RunContext, shown
 from compare.lab.scenarios import LabScenario
 from compare.lab.topology import Lab
 from compare.measure.servers import new_key
@@ -93,8 +97,10 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
             try:
                 for index, phase in steps:
                     server = fleet.instances[index]
+                    # Out of rotation first, so that stopping it resets no request.
+                    fleet.balancer.take_out(server.name)
                     server.restart(env={**base, **phases[phase]})
-                    fleet.balancer.wait_status(server.name, "UP", timeout=30)
+                    fleet.balancer.put_back(server.name)
                     rolled.wait(hold)  # the fleet serves in this mixed state for a while
             finally:
                 rolled.set()
@@ -112,13 +118,27 @@ def run(lab: Lab, ctx: RunContext) -> list[Point]:
         rolled.set()
         thread.join(timeout=60)
         condition = {"procedure": procedure, "steps": len(steps)}
-        points.append(Point(NAME, "web", "db", {**condition, **pick(totals(web))}))
-        points.append(Point(NAME, "api", None, {**condition, **pick(totals(api))}))
+        points.append(Point(NAME, "web", "db", {**condition, **totals(web, FIGURES)}))
+        points.append(Point(NAME, "api", None, {**condition, **totals(api, FIGURES)}))
     return points
 
 
-def pick(figures: dict[str, int]) -> dict[str, int]:
-    return {name: figures[name] for name in FIGURES}
+def summary(points) -> str:
+    """Per procedure: API requests refused, web carts lost, answers of 5xx."""
+    said = []
+    for procedure in PROCEDURES:
+        of = {p.channel: p.figures for p in points if p.figures.get("procedure") == procedure}
+        if not of:
+            continue
+        api, web = of.get("api", {}), of.get("web", {})
+        errors = [f.get("server_errors") for f in of.values()]
+        said.append(
+            f"{procedure} roll: {shown(api.get('refused_401'))} of "
+            f"{shown(api.get('requests'))} API requests refused with 401, "
+            f"{shown(web.get('carts_lost'))} web carts lost, "
+            f"{shown(None if None in errors else sum(errors))} answers of 5xx"
+        )
+    return "; ".join(said)
 
 
 SCENARIO = LabScenario(
@@ -128,5 +148,7 @@ SCENARIO = LabScenario(
     run=run,
     columns=("procedure", "steps", *FIGURES),
     chart=("refused_401", "requests"),
+    speaks_to="complexity",
+    summary=summary,
     tools=("initdb", "postgres", "haproxy"),
 )

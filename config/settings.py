@@ -134,11 +134,12 @@ MIDDLEWARE = [
     "shop.reveal.RevealAnswerMiddleware",
     # Before SessionMiddleware: /api/ requests never see a cookie, answers never set one.
     "api.middleware.ApiWithoutCookiesMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, login and messages middleware; an /api/ request passes them untouched.
+    "api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "api.middleware.AuthenticationMiddleware",
+    "api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Django 6.0+ sends SECURE_CSP itself; on 5.2 shop.headers sends the same header.
     (

@@ -102,8 +102,8 @@ TRADEOFFS = (
     TradeOff(
         "Concurrent changes",
         "Two requests of one visitor load, change and save the same session: last write wins "
-        "unless the store is locked per session (the web shop locks db, cached_db and Redis; "
-        "signed cookies cannot be locked).",
+        "unless each change is guarded (the web shop writes db and Redis sessions by "
+        "compare-and-set and locks the cached_db row; signed cookies cannot be guarded).",
         "Each answer is a new token; two requests made from the same token give two tokens and "
         "the client keeps one, so one change is lost on the client. The server has nothing to "
         "lock. A cart (cid) is still ordered once only.",
@@ -431,7 +431,8 @@ def complexity_row(i: Inputs) -> Row:
     return Row(
         "complexity",
         "Complexity",
-        "Session storage, expiry, clean-up and per-session locking to run.",
+        "Session storage, expiry, clean-up, and a guard on every change of a session "
+        "(compare-and-set or a lock) to run.",
         "A simpler server: keys to rotate, and no way to revoke one token.",
         web_complexity,
         api_complexity,

@@ -5,16 +5,21 @@ CART_SESSION_KEY. Reading never fails: a malformed stored value is an empty cart
 
 Django sessions are last-write-wins: two requests of one visitor that each load
 the session, change it and save it lose one change. `change_cart` makes a cart
-change atomic per session, as far as each store allows:
+change atomic per session, as far as each store allows, with no lock where the
+store can compare and set:
 
-- db: the session row is locked (SELECT ... FOR UPDATE) inside a transaction,
-  reloaded, changed and written back before the lock is released. On SQLite,
-  whose transactions here start with BEGIN IMMEDIATE, the transaction itself
-  serialises writers.
-- cached_db: the same lock on the database row; the cache copy is rewritten
-  under it.
-- cache on Redis (django-redis): a Redis lock per session key around reload,
-  change, save. Every web process sees the same lock.
+- db: compare-and-set on the session row. The row is read, the cart changed,
+  and the new data written with `UPDATE ... WHERE session_key = %s AND
+  session_data = <what was read>`: if another request wrote in between, nothing
+  is written and the change is made again on what is stored now. Two statements,
+  no transaction and no row lock, on PostgreSQL and SQLite alike.
+- cached_db: the session row is locked (SELECT ... FOR UPDATE) inside a
+  transaction, reloaded, changed and written, and the cache copy rewritten under
+  the lock, so that the copy can never be older than the row.
+- cache on Redis (django-redis): compare-and-set on the session's key. The value
+  is read (GET), the cart changed, and a short Lua script sets the new value only
+  if the key still holds the bytes that were read, else the change is made again.
+  Two round trips, as a plain read and write; every web process sees the same key.
 - cache on local memory: a lock in this process. The store itself lives only in
   this process, so that covers every request that can see the session.
 - signed_cookies: nothing can be locked, because the server keeps nothing. Two
@@ -28,11 +33,11 @@ change atomic per session, as far as each store allows:
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
+import time
 import zlib
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.conf import settings
@@ -40,6 +45,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.db import router, transaction
 from django.utils import timezone
+from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
@@ -48,8 +54,8 @@ from .cart import Cart, CartError
 from .server_timing import timed
 
 CART_SESSION_KEY = "cart"
-LOCK_TIMEOUT_SECONDS = 10  # a Redis lock frees itself after this, even if its holder died
-LOCK_WAIT_SECONDS = 5  # how long a request waits for the lock before giving up
+LOCK_WAIT_SECONDS = 5  # how long a change waits for a lock, or retries a compare-and-set
+CAS_ATTEMPTS = 200  # at most this many compare-and-set tries of one change (each is real work)
 
 
 class CartBusy(CartError):
@@ -132,23 +138,30 @@ AlsoFn = Callable[[SessionBase], None]
 def change_cart(request, change: ChangeFn, *, also: AlsoFn | None = None) -> Cart:
     """Apply `change` to the visitor's current cart atomically and save the result.
 
-    `change` gets the cart as stored right now (reloaded under the lock) and
+    `change` gets the cart as stored right now (reloaded under the guard) and
     returns the new cart. If it raises CartError nothing is written and the
     error propagates. `also`, if given, makes further changes to the reloaded
-    session in the same locked write (checkout records the order id with it).
+    session in the same guarded write (checkout records the order id with it).
+    Under compare-and-set both may run more than once: each try starts from what
+    is stored then, and only the last try's result is written.
     Returns the saved cart.
     """
     session = request.session
     store = stores.current()
     if not store.lockable:
-        return _change_unlocked(session, change, also)
+        sent = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        return _change_unlocked(session, change, also, sent=sent)
     try:
         if session.session_key is None:
             # A new visitor: nobody else knows this session yet, so there is nothing to race.
             return _change_new_session(session, change, also)
+        if store.in_table and store.uses_cache:
+            return _change_locked_row(session, change, also)
         if store.in_table:
-            return _change_locked_row(session, change, also, cached=store.uses_cache)
-        return _change_locked_cache(session, change, also, on_redis=store.cache is stores.REDIS)
+            return _change_row_compare_and_set(session, change, also)
+        if store.cache is stores.REDIS:
+            return _change_redis_compare_and_set(session, change, also)
+        return _change_locked_local(session, change, also)
     except STORE_ERRORS as error:
         session.modified = False  # the middleware must not try to save it either
         raise CartStoreUnavailable() from error
@@ -164,10 +177,15 @@ def signed_cookie_bytes(session: SessionBase) -> int:
     return len(settings.SESSION_COOKIE_NAME) + len(value.encode())
 
 
-def _change_unlocked(session: SessionBase, change: ChangeFn, also: AlsoFn | None) -> Cart:
-    """A store with nothing to lock (signed cookies): change, then check the cookie still fits."""
+def _change_unlocked(
+    session: SessionBase, change: ChangeFn, also: AlsoFn | None, *, sent: str
+) -> Cart:
+    """A store with nothing to lock (signed cookies): change, then check the cookie still fits.
+
+    `sent` is the session cookie the request came with: its size is the size before.
+    """
     before = dict(session.items())
-    size_before = signed_cookie_bytes(session)
+    size_before = len(settings.SESSION_COOKIE_NAME) + len(sent.encode()) if sent else 0
     cart = change(load_cart(session))
     save_cart(session, cart)
     if also is not None:
@@ -202,7 +220,8 @@ def _replace_data(
         also(session)
 
 
-def _change_locked_row(session, change: ChangeFn, also: AlsoFn | None, *, cached: bool) -> Cart:
+def _change_locked_row(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """cached_db: lock the row, change it, write the row and then the cache copy under the lock."""
     model = session.model
     using = router.db_for_write(model)
     with transaction.atomic(using=using):
@@ -221,47 +240,98 @@ def _change_locked_row(session, change: ChangeFn, also: AlsoFn | None, *, cached
         data = session.decode(row.session_data)
         cart = change(cart_from_session_data(data))
         _replace_data(session, data, cart, also)
-        if cached:
-            session.save()  # the row, then the cache copy, both under the row lock
-        else:
-            row = session.create_model_instance(dict(session.items()))
-            row.save(force_update=True, using=using)
+        session.save()  # the row, then the cache copy, both under the row lock
     _skip_redundant_save(session)
     return cart
+
+
+def _compare_and_set(session, read, write, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """Read, change, write only if unchanged since the read; again on what is there now if not.
+
+    `read()` gives (stored, data): the stored value as the store holds it and its
+    decoded data, or None when the session is not in the store. `write(stored)`
+    writes the session's data if the store still holds `stored`; True if it did.
+    Every try reruns `change` on the data read then, so no other change is lost.
+    """
+    give_up = time.monotonic() + LOCK_WAIT_SECONDS
+    for _ in range(CAS_ATTEMPTS):
+        found = read()
+        if found is None:
+            # Expired, logged out elsewhere, or a key the server never issued:
+            # never adopt it; start a new session instead.
+            session.flush()
+            return _change_new_session(session, change, also)
+        stored, data = found
+        cart = change(cart_from_session_data(data))
+        _replace_data(session, data, cart, also)
+        if write(stored):
+            _skip_redundant_save(session)
+            return cart
+        if time.monotonic() > give_up:
+            break
+    raise CartBusy()
+
+
+def _change_row_compare_and_set(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """db: the row is rewritten only if its session_data is still what was read."""
+    model = session.model
+    using = router.db_for_write(model)
+    rows = model.objects.using(using).filter(session_key=session.session_key)
+
+    def read():
+        stored = rows.filter(expire_date__gt=timezone.now()).values_list("session_data", flat=True)
+        stored = list(stored.order_by()[:1])
+        return (stored[0], session.decode(stored[0])) if stored else None
+
+    def write(stored: str) -> bool:
+        row = session.create_model_instance(dict(session.items()))
+        written = rows.filter(session_data=stored).update(
+            session_data=row.session_data, expire_date=row.expire_date
+        )
+        return written == 1
+
+    return _compare_and_set(session, read, write, change, also)
+
+
+# Sets KEYS[1] to ARGV[2] (for ARGV[3] seconds) only if it still holds ARGV[1].
+_REDIS_SET_IF_UNCHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    return 1
+end
+return 0
+"""
+
+
+def _change_redis_compare_and_set(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """cache on Redis: the key is rewritten only if it still holds the bytes that were read."""
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    redis = get_redis_connection(settings.SESSION_CACHE_ALIAS)  # the primary: reads and writes
+    key = cache.make_key(session.cache_key)
+    set_if_unchanged = redis.register_script(_REDIS_SET_IF_UNCHANGED)
+
+    def read():
+        stored = redis.get(key)
+        return None if stored is None else (stored, cache.client.decode(stored))
+
+    def write(stored: bytes) -> bool:
+        value = cache.client.encode(dict(session.items()))
+        ttl = max(int(session.get_expiry_age()), 1)
+        return set_if_unchanged(keys=[key], args=[stored, value, ttl]) == 1
+
+    return _compare_and_set(session, read, write, change, also)
 
 
 # Local-memory caches live in one process, so one process-wide set of locks covers them.
 _LOCAL_LOCKS = [threading.Lock() for _ in range(64)]
 
 
-@contextmanager
-def _cache_lock(session, *, on_redis: bool):
-    if on_redis:
-        lock = caches[settings.SESSION_CACHE_ALIAS].lock(
-            f"cart-lock:{session.session_key}",
-            timeout=LOCK_TIMEOUT_SECONDS,
-            blocking_timeout=LOCK_WAIT_SECONDS,
-        )
-        if not lock.acquire():
-            raise CartBusy()
-        try:
-            yield
-        finally:
-            # Expired (held past its timeout) or Redis gone: either way it frees itself.
-            with suppress(*STORE_ERRORS):
-                lock.release()
-    else:
-        lock = _LOCAL_LOCKS[zlib.crc32(session.session_key.encode()) % len(_LOCAL_LOCKS)]
-        if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
-            raise CartBusy()
-        try:
-            yield
-        finally:
-            lock.release()
-
-
-def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None, *, on_redis: bool) -> Cart:
-    with _cache_lock(session, on_redis=on_redis):
+def _change_locked_local(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """cache in local memory: reload, change and save under a lock of this process."""
+    lock = _LOCAL_LOCKS[zlib.crc32(session.session_key.encode()) % len(_LOCAL_LOCKS)]
+    if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
+        raise CartBusy()
+    try:
         fresh = type(session)(session.session_key)
         data = fresh.load()
         if getattr(fresh, "unavailable", False):
@@ -273,25 +343,32 @@ def _change_locked_cache(session, change: ChangeFn, also: AlsoFn | None, *, on_r
         cart = change(cart_from_session_data(data))
         _replace_data(session, data, cart, also)
         session.save()
+    finally:
+        lock.release()
     _skip_redundant_save(session)
     return cart
 
 
+def _snapshot(session: SessionBase) -> str:
+    """The session's data as canonical JSON: what its serializer writes, compared cheaply."""
+    return json.dumps(dict(session.items()), sort_keys=True, separators=(",", ":"), default=repr)
+
+
 def _skip_redundant_save(session: SessionBase) -> None:
-    """Keep SessionMiddleware from writing the session again after the lock is gone.
+    """Keep SessionMiddleware from writing the session again after the guarded write.
 
     The middleware saves every modified session when the response leaves; that
     second write would put back this request's copy over a change another request
     made in between. The session stays "modified" so that the cookie is still sent
     (with a fresh expiry); its save becomes a no-op unless something changed the
-    data after the locked write.
+    data after the guarded write.
     """
-    written = copy.deepcopy(dict(session.items()))
+    written = _snapshot(session)
     key = session.session_key
     save = type(session).save.__get__(session)
 
     def save_unless_unchanged(must_create: bool = False) -> None:
-        if must_create or session.session_key != key or dict(session.items()) != written:
+        if must_create or session.session_key != key or _snapshot(session) != written:
             save(must_create=must_create)
 
     session.save = save_unless_unchanged

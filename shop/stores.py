@@ -32,7 +32,8 @@ REDIS = CacheBacking(
     key="redis",
     label="Redis",
     where="Redis",
-    lock="a Redis lock per session guards each cart change, shared by every web process",
+    lock="each cart change is a compare-and-set on the session's key in Redis, shared by every "
+    "web process: written only if nobody changed it since it was read, else made again",
     shared="the same Redis server",
 )
 LOCAL_MEMORY = CacheBacking(
@@ -89,7 +90,8 @@ STORES: dict[str, Store] = {
             name="db",
             engine="django.contrib.sessions.backends.db",
             where="the database (django_session table)",
-            lock="the session row is locked during each cart change",
+            lock="each cart change is a compare-and-set on the session row: written only if "
+            "nobody changed it since it was read, else made again on what is stored now",
             logout=LOGOUT_DELETES,
             shared="the same database (its django_session table)",
             listing="This deployment keeps sessions in the django_session table "

@@ -371,7 +371,7 @@ def checkout(request):
 
 
 def _finish_checkout(request, order: Order, *, ordered: Cart) -> None:
-    """Empty the ordered lines and record the order id, in one locked write."""
+    """Empty the ordered lines and record the order id, in one guarded write."""
     try:
         change_cart(
             request,

@@ -17,7 +17,7 @@ from shop.session_cart import (
     save_cart,
 )
 from shop.session_meter import session_state
-from shop.stores import STORES
+from shop.stores import STORES, cache_on_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +105,32 @@ def test_the_middlewares_closing_save_does_not_undo_a_later_change(engine):
     fast.save()
     slow.save()  # SessionMiddleware's save as the slow response leaves
     assert load_cart(engine.module.SessionStore(key)) == Cart([(1, 1), (2, 1), (3, 1)])
+
+
+def test_a_change_raced_by_another_write_is_made_again_on_what_is_stored_now(engine):
+    """Between this change's read and its write another request writes: neither is lost."""
+    if engine.name == "signed_cookies":
+        pytest.skip("signed cookies: nothing on the server to race with")
+    if engine.name == "cached_db" or (engine.name == "cache" and not cache_on_redis()):
+        pytest.skip(f"{engine.name} here locks: the rival would wait for the lock instead")
+    first = engine.module.SessionStore()
+    change_cart(fake_request(first), lambda c: c.add(1, 1))
+    key = middleware_save(first, engine)
+    seen: list[Cart] = []
+
+    def add_after_a_rival_wrote(cart: Cart) -> Cart:
+        seen.append(cart)
+        if len(seen) == 1:  # the rival request changes the session right after our read
+            rival = engine.module.SessionStore(key)
+            change_cart(fake_request(rival), lambda c: c.add(2, 1))
+        return cart.add(3, 1)
+
+    mine = engine.module.SessionStore(key)
+    cart = change_cart(fake_request(mine), add_after_a_rival_wrote)
+    assert cart == Cart([(1, 1), (2, 1), (3, 1)])
+    assert load_cart(engine.module.SessionStore(key)) == Cart([(1, 1), (2, 1), (3, 1)])
+    # The first write found the rival's and was not made; the change ran again on it.
+    assert seen == [Cart([(1, 1)]), Cart([(1, 1), (2, 1)])]
 
 
 def test_a_refused_change_writes_nothing(engine):

@@ -22,11 +22,12 @@ THREADS = 10
 def skip_reason(store: str) -> str | None:
     if store in ("db", "cached_db") and connection.vendor != "postgresql":
         return (
-            f"the {store} store's row lock needs PostgreSQL (SQLite serialises every writer); "
+            f"concurrent writers to the {store} store need PostgreSQL here (the test server "
+            "shares one in-memory SQLite connection between its threads); "
             "set DATABASE_URL=postgres://..."
         )
     if store == "cache" and not cache_on_redis():
-        return "the cache store's cross-process lock needs Redis: set REDIS_URL=redis://..."
+        return "the cache store shared between processes needs Redis: set REDIS_URL=redis://..."
     return None
 
 

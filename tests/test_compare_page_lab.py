@@ -95,6 +95,8 @@ def test_a_point_not_measured_says_so_and_shows_no_number(admin_client):
     assert "API p50 3.10 ms at 0 ms, not measured at 20 ms (0.00 round trips" in text
     assert "web on db p50 not measured at 0 ms, not measured at 20 ms (round trips not" in text
     assert "None" not in text
+    assert text.count("not measured: this kernel has no netem") == 1
+    assert "the load did not run" in text
 
 
 def test_failover_beside_resilience_says_how_long_changes_failed_and_what_was_lost(

@@ -1,6 +1,6 @@
 """The history checker finds acknowledged cart changes that a failover lost, and only those."""
 
-from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check
+from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check, missing
 
 
 def history(*changes: tuple[int, str, float], final: dict[int, int] | None) -> History:
@@ -61,3 +61,11 @@ def test_unavailability_spans_the_first_to_the_last_failed_change():
     assert verdict.unavailable_s == 2.1  # 3.0 -> 5.1
     assert verdict.errors == 3
     assert verdict.carts_lost == 0  # the second shopper never had an acknowledged change
+
+
+def test_missing_gives_the_acknowledged_units_a_cart_read_mid_run_lacks():
+    changes = [Change(1, 0, 1, OK), Change(1, 1, 2, OK), Change(2, 2, 3, OK)]
+    changes += [Change(3, 3, 4, FAILED), Change(4, 4, 5, UNKNOWN)]
+    assert missing(changes, {1: 2, 2: 1}) == {}
+    assert missing(changes, {1: 1}) == {1: 1, 2: 1}
+    assert missing(changes, {}) == {1: 2, 2: 1}

@@ -6,12 +6,14 @@ front of them; the lab removes all of it at its close. Shoppers go through the
 balancer, note which instance served each answer (`X-Lab-Instance`) and keep
 a record of every cart change the server acknowledged, so that a run ends by
 comparing each cart with its record: lost lines, lost carts, carts that moved
-between instances and survived.
+between instances and survived. The record is a `History` of
+compare/lab/history.py, the one the failover checker reads, and a cart is
+compared with it by the same rule (`missing`).
 """
 
 from __future__ import annotations
 
-import html
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 import requests
 
 from compare.lab.haproxy import INSTANCE_HEADER, Balancer
+from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, missing
 from compare.lab.topology import Lab
 from compare.measure.clients import Product
 from compare.measure.servers import Server
@@ -72,14 +75,28 @@ def catalogue(lab: Lab, limit: int = 30) -> list[Product]:
     return [Product(*row) for row in rows]
 
 
+# A line of the cart page: its product and the quantity in its form.
+CART_LINE = re.compile(r'data-product-id="(\d+)".*?name="quantity" value="(\d+)"', re.DOTALL)
+
+
+def cart_on_page(page: str) -> dict[int, int]:
+    """product id -> quantity, as the web shop's cart page shows them."""
+    return {int(pid): int(quantity) for pid, quantity in CART_LINE.findall(page)}
+
+
 @dataclass
 class Shopper:
-    """One visitor through the balancer; subclasses speak web or API."""
+    """One visitor through the balancer; subclasses speak web or API.
+
+    Its `history` (compare/lab/history.py) records every add and how it ended;
+    `check()` compares the cart with the changes acknowledged since the cart began.
+    """
 
     base_url: str
     products: list[Product]
     http: requests.Session = field(default_factory=requests.Session)
-    acknowledged: list[int] = field(default_factory=list)  # product ids, in order
+    history: History = field(default_factory=lambda: History("shopper"))
+    since: int = 0  # the first change of the current cart in `history`
     sent: int = 0  # requests sent
     failed: int = 0
     server_errors: int = 0
@@ -99,6 +116,7 @@ class Shopper:
             self.instances.add(served)
         if answer.status_code >= 500:
             self.server_errors += 1
+            self.history.server_errors += 1
         if answer.status_code >= 400:
             self.failed += 1
         if answer.status_code == 401:
@@ -110,22 +128,37 @@ class Shopper:
         self.step += 1
         return product
 
+    def add(self) -> None:
+        """Add one unit of the next product, and record how it ended."""
+        product = self.next_product()
+        started = time.monotonic()
+        outcome, status = self.send_add(product)
+        self.history.record(Change(product.id, started, time.monotonic(), outcome, status))
+
+    def new_cart(self) -> None:
+        """The cart is gone: count the loss if it held anything, and start the record again."""
+        self.carts_lost += any(c.outcome == OK for c in self.current)
+        self.since = len(self.history.changes)
+
+    @property
+    def current(self) -> list[Change]:
+        return self.history.changes[self.since :]
+
     def check(self) -> bool | None:
         """Compare the cart with the record; count a loss and start the record again if so."""
         held = self.held()
         if held is None:
             return None
-        missing = set(self.acknowledged) - held
-        if missing:
+        if missing(self.current, held):
             self.carts_lost += 1
-            self.acknowledged = [pid for pid in self.acknowledged if pid in held]
+            self.since = len(self.history.changes)
             return False
         return True
 
-    def held(self) -> set[int] | None:
+    def held(self) -> dict[int, int] | None:
         raise NotImplementedError
 
-    def add(self) -> None:
+    def send_add(self, product: Product) -> tuple[str, int | None]:
         raise NotImplementedError
 
     @property
@@ -133,9 +166,15 @@ class Shopper:
         return len(self.instances) > 1
 
 
+def outcome_of(answer: requests.Response | None) -> tuple[str, int | None]:
+    """No answer or a 5xx: it may have happened; any other answer here is a refusal."""
+    if answer is None:
+        return UNKNOWN, None
+    return (UNKNOWN if answer.status_code >= 500 else FAILED), answer.status_code
+
+
 class WebShopper(Shopper):
-    def add(self) -> None:
-        product = self.next_product()
+    def send_add(self, product: Product) -> tuple[str, int | None]:
         token = self.http.cookies.get("csrftoken")
         if not token:
             self.request("GET", f"/products/{product.slug}/")
@@ -150,17 +189,15 @@ class WebShopper(Shopper):
         # Success redirects to the cart; a refusal back to the product page, with a message.
         if answer is not None and answer.status_code == 302:
             if answer.headers.get("Location", "").rstrip("/").endswith("/cart"):
-                if product.id not in self.acknowledged:
-                    self.acknowledged.append(product.id)
-            else:
-                self.failed += 1
+                return OK, 302
+            self.failed += 1
+        return outcome_of(answer)
 
-    def held(self) -> set[int] | None:
+    def held(self) -> dict[int, int] | None:
         answer = self.request("GET", "/cart/")
         if answer is None or answer.status_code != 200:
             return None
-        page = answer.text
-        return {p.id for p in self.products if html.escape(p.name) in page}
+        return cart_on_page(answer.text)
 
 
 class ApiShopper(Shopper):
@@ -173,26 +210,25 @@ class ApiShopper(Shopper):
             self.token = answer.json().get("token", self.token)
         return answer
 
-    def add(self) -> None:
+    def send_add(self, product: Product) -> tuple[str, int | None]:
         if not self.token:
             self._call("POST", "/api/cart/")
-        product = self.next_product()
         answer = self._call("POST", "/api/cart/items/", {"product_id": product.id})
-        if answer is not None and answer.ok and product.id not in self.acknowledged:
-            self.acknowledged.append(product.id)
-        elif answer is not None and answer.status_code == 401:
+        if answer is not None and answer.ok:
+            return OK, answer.status_code
+        if answer is not None and answer.status_code == 401:
             # The token was refused: its cart is gone for this client. Start a new one.
-            self.carts_lost += bool(self.acknowledged)
-            self.acknowledged = []
+            self.new_cart()
             self.token = ""
+        return outcome_of(answer)
 
-    def held(self) -> set[int] | None:
+    def held(self) -> dict[int, int] | None:
         answer = self._call("GET", "/api/cart/")
         if answer is None or not answer.ok:
             if answer is not None and answer.status_code == 401:
                 self.token = ""
             return None
-        return {item["product_id"] for item in answer.json()["cart"]["items"]}
+        return {item["product_id"]: item["quantity"] for item in answer.json()["cart"]["items"]}
 
 
 def shop_for(

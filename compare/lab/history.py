@@ -8,12 +8,15 @@ checker compares each final cart with its shopper's record, product by
 product. With `a` acknowledged and `u` unknown adds of a product, a correct
 store leaves between `a` and `a + u` units in the cart: fewer is a lost
 acknowledged change, more is a change the server said it did not make.
+
+`missing(changes, cart)` is the same comparison for a cart read at any moment:
+the fleet scenarios (compare/lab/fleet.py) check carts with it while they run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
@@ -55,6 +58,12 @@ class Verdict:
     unavailable_s: float  # from the start of the first failed change to the end of the last
 
 
+def missing(changes: Iterable[Change], cart: Mapping[int, int]) -> dict[int, int]:
+    """Per product, the acknowledged units of `changes` that `cart` does not hold."""
+    acked = Counter(c.product_id for c in changes if c.outcome == OK)
+    return {pid: n - cart.get(pid, 0) for pid, n in acked.items() if cart.get(pid, 0) < n}
+
+
 def check(histories: Iterable[History]) -> Verdict:
     histories = list(histories)
     acknowledged = lost = extra = carts_lost = 0
@@ -64,9 +73,9 @@ def check(histories: Iterable[History]) -> Verdict:
         final = history.final or {}
         acknowledged += sum(acked.values())
         kept_acked = 0
-        for product_id in set(acked) | set(unknown) | set(final):
+        lost += sum(missing(history.changes, final).values())
+        for product_id in set(acked) | set(final):
             quantity = final.get(product_id, 0)
-            lost += max(0, acked[product_id] - quantity)
             extra += max(0, quantity - acked[product_id] - unknown[product_id])
             kept_acked += min(quantity, acked[product_id])
         if acked and kept_acked == 0:

@@ -191,7 +191,9 @@ def summary(points) -> str:
             )
         if said:
             parts.append(f"{moved} away: " + "; ".join(said))
-    return " · ".join(parts)
+    # Why a point was not measured, said once (e.g. a kernel without netem).
+    why = dict.fromkeys(p.note for p in points if p.figures.get("p50_ms") is None and p.note)
+    return " · ".join(parts + list(why))
 
 
 def p50(point) -> str:

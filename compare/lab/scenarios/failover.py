@@ -16,14 +16,13 @@ expected to be 0. With the Redis denylist every API request would ask Redis too.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 
 import requests
 
-from compare.lab.fleet import start_fleet
+from compare.lab.fleet import cart_on_page, start_fleet
 from compare.lab.history import FAILED, OK, UNKNOWN, Change, History, check
 from compare.lab.results import Point, RunContext, channel_name, shown
 from compare.lab.scenarios import LabScenario
@@ -36,7 +35,6 @@ PROMOTION_WAIT_S = 30
 
 WEB_OK = "Added 1 ×"
 WEB_REFUSED = ("cannot be reached", "being changed by another request")
-CART_LINE = re.compile(r'data-product-id="(\d+)".*?name="quantity" value="(\d+)"', re.DOTALL)
 
 NOTES = (
     "replication is asynchronous as shipped: the primary acknowledges a session write "
@@ -149,7 +147,7 @@ class Shopper:
         answer = self.request("GET", "/cart/")
         if answer is None or answer.status_code != 200 or "not answering" in answer.text:
             return None
-        return {int(p): int(q) for p, q in CART_LINE.findall(answer.text)}
+        return cart_on_page(answer.text)
 
     def shop(self, deadline: float) -> None:
         """Add one unit at a time, product after product, until the deadline or MAX_CHANGES."""

@@ -148,14 +148,21 @@ class Cart:
 
     def remove(self, product_id: int) -> Cart:
         """Remove a line; removing a line that is not there changes nothing."""
-        return Cart((pid, qty) for pid, qty in self if pid != product_id)
+        return Cart._checked({pid: qty for pid, qty in self if pid != product_id})
 
     def _with(self, product_id: int, quantity: int) -> Cart:
         if product_id not in self._lines and len(self._lines) >= max_lines():
             raise TooManyLines(f"A cart holds at most {max_lines()} different products.")
         lines = dict(self._lines)
         lines[product_id] = quantity
-        return Cart(lines.items())
+        return Cart._checked(lines)
+
+    @classmethod
+    def _checked(cls, lines: dict[int, int]) -> Cart:
+        """A cart of lines that already meet every rule: this cart's, with one checked change."""
+        cart = object.__new__(cls)
+        object.__setattr__(cart, "_lines", lines)
+        return cart
 
     # --- The stored form --------------------------------------------------
 

@@ -172,11 +172,28 @@ def test_the_lock_lines_give_its_price_and_the_updates_lost_without_it():
             "server_errors": 0,
         }
     ]
-    lines = report.lock_lines([locked_figure, unlocked_figure], lock)
+    shop = sized(WEB_ADD_SIZED, requests=1_500, store="db", cpu=1.5)  # 1,000 µs
+    lines = report.lock_lines([locked_figure, unlocked_figure, shop], lock)
     assert lines[0] == (
         "  db, 10 lines: the lock costs +400 µs CPU per add (+50%); locked req/s = 0.80x unlocked"
     )
-    assert "lost without the lock 7, with the twin's lock 0, in the shop 0" in lines[1]
+    assert "shop's add" in lines[1]
+    assert "+200 µs CPU per add over the unlocked twin; shop req/s = 1.20x unlocked" in lines[1]
+    assert "lost without the lock 7, with the twin's lock 0, in the shop 0" in lines[2]
+
+
+def test_the_api_target_says_what_drfs_own_dispatch_costs_in_the_same_run():
+    bare = result(BARE, requests=10_000, cpu=4.0)  # 400 µs
+    drf = result(
+        Scenario("drf_bare", "baseline", "bare DRF view", "BareDrfView", ()),
+        requests=8_000,
+        cpu=4.8,  # 600 µs
+    )
+    api = sized(API_ADD_SIZED, requests=3_600, cpu=6.0)
+    report.apply_ratios([bare, drf, api], baseline_rps=bare.rps)
+    lines = report.target_lines([bare, drf, api])
+    assert "DRF's own dispatch" in lines[1]
+    assert "+200 µs CPU/request" in lines[1]
 
 
 def test_drill_table_shows_verdicts_and_short_kept_and_lost():

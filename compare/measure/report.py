@@ -140,7 +140,21 @@ def target_lines(results: list[ScenarioResult]) -> list[str]:
             parts.append(f"{cpu} µs CPU/request (no twin measured)")
         state = "met" if verdicts and all(verdicts) else "MISSED"
         lines.append("; ".join(parts) + f": {state}")
+        if target.scenario == "api_add":
+            lines += _framework_line(results)
     return lines
+
+
+def _framework_line(results: list[ScenarioResult]) -> list[str]:
+    """What DRF's dispatch alone costs: the API is a DRF view, its twin a plain Django view."""
+    cpu = {r.scenario.key: r.cpu_us_per_request for r in results}
+    bare, drf = cpu.get("bare"), cpu.get("drf_bare")
+    if not (bare and drf):
+        return []
+    return [
+        f"    of which DRF's own dispatch (bare DRF view over bare Django view, this run): "
+        f"{drf - bare:+,.0f} µs CPU/request; the API's twin is a plain Django view"
+    ]
 
 
 def lock_lines(results: list[ScenarioResult], lock: list[dict]) -> list[str]:
@@ -151,6 +165,7 @@ def lock_lines(results: list[ScenarioResult], lock: list[dict]) -> list[str]:
         for r in results
         if r.scenario.channel == "twin" and r.lines == lines_ref
     }
+    shops = {r.store: r for r in results if r.scenario.key == "web_add" and r.lines == lines_ref}
     out = []
     for store in sorted({store for key, store in twins if key == "twin_web_add"}):
         locked, unlocked = (
@@ -166,6 +181,14 @@ def lock_lines(results: list[ScenarioResult], lock: list[dict]) -> list[str]:
             f"  {store}, {lines_ref} lines: the lock costs {extra:+,.0f} µs CPU per add "
             f"({share:+.0%}); locked req/s = {rps:.2f}x unlocked"
         )
+        shop = shops.get(store)
+        if shop and shop.cpu_us_per_request:
+            over = shop.cpu_us_per_request - unlocked.cpu_us_per_request
+            out.append(
+                f"    the shop's add (compare-and-set or lock, and all the shop's own code): "
+                f"{over:+,.0f} µs CPU per add over the unlocked twin; "
+                f"shop req/s = {shop.rps / unlocked.rps if unlocked.rps else 0.0:.2f}x unlocked"
+            )
     for figure in lock:
         lost = figure["lost"]
         out.append(

@@ -13,7 +13,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http.request import QueryDict
 from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
 from rest_framework.views import APIView
@@ -124,33 +123,9 @@ class StatelessTemplateHTMLRenderer(TemplateHTMLRenderer):
         return context
 
 
-# What API clients send: JSON, or anything. A browser sends a list and gets the browsable API.
-PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
-
-
-class JsonFirstNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation, with the API clients' case answered without parsing the header.
-
-    No `Accept`, `*/*` or `application/json`, and no `?format=`: the first renderer
-    (JSON), as DRF's own negotiation would choose. Every other request is DRF's.
-    """
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        first = renderers[0]
-        if (
-            format_suffix is None
-            and request.META.get("HTTP_ACCEPT", "") in PLAIN_ACCEPT
-            and first.media_type == "application/json"
-            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
-        ):
-            return first, first.media_type
-        return super().select_renderer(request, renderers, format_suffix)
-
-
 class StatelessMixin:
     """Token authentication only, JSON in, JSON (or the browsable API) out."""
 
-    content_negotiation_class = JsonFirstNegotiation
     authentication_classes = [CartTokenAuthentication]
     permission_classes = [AllowAny]
     throttle_classes: list = []

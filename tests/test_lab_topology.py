@@ -205,3 +205,24 @@ def test_comparison_page_shows_the_latest_run_of_each_lab_scenario(admin_client)
     assert "<td>2.40</td>" in html
     assert "9.00" not in html  # the older run is not shown
     assert "tc netem is missing on this kernel" in html
+
+
+@needs_redis_server
+def test_the_redis_round_trip_count_leaves_out_what_a_lua_script_runs():
+    from compare.lab.scenarios.distance import RedisCommands
+
+    lab = Lab(ports=TEST_PORTS, log=lambda line: None)
+    with lab:
+        server = lab.redis("counted")
+        counter = RedisCommands(server)
+        client = server.client()
+        client.ping()  # connected before the count starts
+        counter.reset()
+        client.set("k", "1")  # 1
+        client.get("k")  # 2
+        # 3: one request, though the script runs GET and SET inside it
+        client.eval("redis.call('GET', KEYS[1]); return redis.call('SET', KEYS[1], '2')", 1, "k")
+        client.info()  # the lab's own reading: not counted
+        assert counter.read() == 3
+        counter.reset()
+        assert counter.read() == 0

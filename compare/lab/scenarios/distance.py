@@ -3,9 +3,10 @@
 PostgreSQL and Redis each run in a network namespace of their own, reached over
 a veth pair; `tc netem` on that pair (both ends, half the round trip each) puts
 them 0, 1, 5 and 20 ms away. Each point reports what locust measured and the
-round trips per request that the store itself counted (Redis `INFO
-commandstats`, PostgreSQL `pg_stat_statements`), so that p50 reads as
-base + round trips × distance.
+round trips per request that the store itself counted (the requests Redis's
+`MONITOR` shows, less the commands a Lua script runs inside one request;
+PostgreSQL's `pg_stat_statements`), so that p50 reads as base + round trips ×
+distance.
 
 Where the kernel has no netem, the 0 ms points are measured and every delayed
 point says so, with tc's own error, and carries no figure.
@@ -14,6 +15,8 @@ point says so, with tc's own error, and carries no figure.
 from __future__ import annotations
 
 import json
+import secrets
+import threading
 from dataclasses import dataclass
 
 from compare.lab.results import Point, RunContext, cell, channel_name, shown
@@ -35,23 +38,63 @@ WEB_ADD = Scenario(
 
 
 class RedisCommands:
-    """Commands a Redis server executed, from its own INFO commandstats."""
+    """Requests that clients sent a Redis server, as the server itself shows them (MONITOR).
 
-    OWN = {"info", "config", "ping"}  # the lab's own reads; Redis 7 names "config|resetstat"
+    MONITOR shows every command the server runs. Those a Lua script runs (the
+    shop's compare-and-set, redis-py's lock release) come marked `lua`: they are
+    no round trip of their own, so they are not counted, where `INFO
+    commandstats` would count them. The lab's own commands are not counted either.
+    """
+
+    OWN = {"INFO", "CONFIG", "PING", "ECHO", "CLIENT"}
+    WAIT_SECONDS = 60  # for the last commands of a point to reach the monitor
 
     def __init__(self, server: Redis) -> None:
-        self.client = server.client()
+        self.server = server
+        self._count = 0
+        self._watching: threading.Thread | None = None
+        self._mark = ""
+        self._lab = server.client()  # the lab's own connection, made before any count
+        self._watcher = None
 
     def reset(self) -> None:
-        self.client.config_resetstat()
+        import redis
 
-    def read(self) -> int:
-        stats = self.client.info("commandstats")
-        return sum(
-            value["calls"]
-            for key, value in stats.items()
-            if key.removeprefix("cmdstat_").split("|")[0] not in self.OWN
+        self._count = 0
+        self._mark = f"lab-mark-{secrets.token_hex(6)}"
+        self._lab.ping()
+        # Kept on self: the monitor's connection belongs to this client's pool.
+        self._watcher = redis.Redis(
+            host=self.server.host, port=self.server.port, socket_timeout=self.WAIT_SECONDS
         )
+        monitor = self._watcher.monitor().__enter__()  # MONITOR is on when this returns
+        self._watching = threading.Thread(target=self._watch, args=(monitor,), daemon=True)
+        self._watching.start()
+
+    def _watch(self, monitor) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            while True:
+                command = monitor.next_command()
+                name, _, args = command["command"].partition(" ")
+                if name.upper() == "ECHO" and args == self._mark:
+                    return
+                if command["client_type"] != "lua" and name.upper() not in self.OWN:
+                    self._count += 1
+        except (OSError, RedisError, AttributeError, ValueError):
+            self._count = -1  # the count is incomplete: say so instead of a wrong figure
+        finally:
+            monitor.__exit__()
+
+    def read(self) -> int | None:
+        """Requests since `reset()`, or None if the monitor could not see them all."""
+        self._lab.echo(self._mark)
+        if self._watching is not None:
+            self._watching.join(timeout=self.WAIT_SECONDS)
+            if self._watching.is_alive():
+                return None
+        return None if self._count < 0 else self._count
 
 
 class PostgresStatements:
@@ -85,8 +128,8 @@ class Combo:
     server: Server
 
 
-def round_trips_per_request(calls: int, requests: int) -> float | None:
-    return round(calls / requests, 2) if requests else None
+def round_trips_per_request(calls: int | None, requests: int) -> float | None:
+    return round(calls / requests, 2) if requests and calls is not None else None
 
 
 def run(lab: Lab, ctx: RunContext) -> list[Point]:

@@ -14,12 +14,16 @@ or drops the line with a notice, and checkout checks stock again under a lock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from .cart import Cart, CartError
 from .models import Product
 
-Products: TypeAlias = Mapping[int, Product]  # by id, as fetch_for_pricing reads them
+if TYPE_CHECKING:
+    from .pricing import PricingRow
+
+# By id: fetch_for_pricing's rows, or model instances with the same fields.
+Products: TypeAlias = Mapping[int, "PricingRow | Product"]
 
 
 class NotForSale(CartError):

@@ -52,7 +52,12 @@ class Product(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("shop:product", kwargs={"slug": self.slug})
+        return product_url(self.slug)
+
+
+def product_url(slug: str) -> str:
+    """The product page of `slug`."""
+    return reverse("shop:product", kwargs={"slug": slug})
 
 
 class Order(models.Model):

@@ -151,7 +151,9 @@ def _converters(db) -> list[tuple[int, Any, list]]:
     return found
 
 
-def price_cart(cart: Cart, *, products: Mapping[int, Product] | None = None) -> PricedCart:
+def price_cart(
+    cart: Cart, *, products: Mapping[int, PricingRow | Product] | None = None
+) -> PricedCart:
     """Price `cart` from current database values in one query.
 
     `products`, from `fetch_for_pricing` in the same request, saves that query.

@@ -9,6 +9,7 @@ channel shows to the user.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -139,15 +140,22 @@ def fetch_for_pricing(product_ids: list[int]) -> dict[int, PricingRow]:
     return products
 
 
+# Per connection (each thread has its own): finding the converters cost more than the query.
+_CONVERTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _converters(db) -> list[tuple[int, Any, list]]:
     """(position, column, converters) of each pricing field that has database converters."""
-    meta = Product._meta
-    found = []
-    for index, name in enumerate(PRICING_FIELDS):
-        column = meta.get_field(name).get_col(meta.db_table)
-        functions = db.ops.get_db_converters(column) + column.get_db_converters(db)
-        if functions:
-            found.append((index, column, functions))
+    found = _CONVERTERS.get(db)
+    if found is None:
+        meta = Product._meta
+        found = []
+        for index, name in enumerate(PRICING_FIELDS):
+            column = meta.get_field(name).get_col(meta.db_table)
+            functions = db.ops.get_db_converters(column) + column.get_db_converters(db)
+            if functions:
+                found.append((index, column, functions))
+        _CONVERTERS[db] = found
     return found
 
 

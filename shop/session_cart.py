@@ -173,7 +173,11 @@ def signed_cookie_bytes(session: SessionBase) -> int:
     Browsers count the name and the value against their 4096-byte limit. The value
     is the session itself, signed and compressed: what the store's key function makes.
     """
-    value = session._get_session_key() if session.keys() else ""
+    return _cookie_bytes(session._get_session_key() if session.keys() else "")
+
+
+def _cookie_bytes(value: str) -> int:
+    """What a browser counts of a session cookie with this value: its name and the value."""
     return len(settings.SESSION_COOKIE_NAME) + len(value.encode())
 
 
@@ -185,7 +189,7 @@ def _change_unlocked(
     `sent` is the session cookie the request came with: its size is the size before.
     """
     before = dict(session.items())
-    size_before = len(settings.SESSION_COOKIE_NAME) + len(sent.encode()) if sent else 0
+    size_before = _cookie_bytes(sent) if sent else 0
     cart = change(load_cart(session))
     save_cart(session, cart)
     if also is not None:
@@ -224,34 +228,39 @@ def _change_locked_row(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
     """cached_db: lock the row, change it, write the row and then the cache copy under the lock."""
     model = session.model
     using = router.db_for_write(model)
-    with transaction.atomic(using=using):
+
+    def read():
         rows = list(
             model.objects.using(using)
             .select_for_update()
             .filter(session_key=session.session_key, expire_date__gt=timezone.now())
             .order_by()[:1]
         )
-        row = rows[0] if rows else None
-        if row is None:
-            # Expired, logged out elsewhere, or a key the server never issued:
-            # never adopt it; start a new session instead.
-            session.flush()
-            return _change_new_session(session, change, also)
-        data = session.decode(row.session_data)
-        cart = change(cart_from_session_data(data))
-        _replace_data(session, data, cart, also)
-        session.save()  # the row, then the cache copy, both under the row lock
-    _skip_redundant_save(session)
-    return cart
+        return (rows[0].session_data, session.decode(rows[0].session_data)) if rows else None
+
+    with transaction.atomic(using=using):
+        # The row, then the cache copy, both under the row lock.
+        return _guarded_change(session, read, _save_under_lock(session), change, also)
 
 
-def _compare_and_set(session, read, write, change: ChangeFn, also: AlsoFn | None) -> Cart:
-    """Read, change, write only if unchanged since the read; again on what is there now if not.
+def _save_under_lock(session: SessionBase) -> Callable[[Any], bool]:
+    """The write of a locked change: nobody else can write meanwhile, so it always succeeds."""
+
+    def write(stored: Any) -> bool:
+        session.save()
+        return True
+
+    return write
+
+
+def _guarded_change(session, read, write, change: ChangeFn, also: AlsoFn | None) -> Cart:
+    """Read, change, write; under compare-and-set, again on what is there now if it changed.
 
     `read()` gives (stored, data): the stored value as the store holds it and its
     decoded data, or None when the session is not in the store. `write(stored)`
-    writes the session's data if the store still holds `stored`; True if it did.
-    Every try reruns `change` on the data read then, so no other change is lost.
+    writes the session's data if the store still holds `stored`; True if it did
+    (a write under a lock always does). Every try reruns `change` on the data read
+    then, so no other change is lost.
     """
     give_up = time.monotonic() + LOCK_WAIT_SECONDS
     for _ in range(CAS_ATTEMPTS):
@@ -290,7 +299,7 @@ def _change_row_compare_and_set(session, change: ChangeFn, also: AlsoFn | None) 
         )
         return written == 1
 
-    return _compare_and_set(session, read, write, change, also)
+    return _guarded_change(session, read, write, change, also)
 
 
 # Sets KEYS[1] to ARGV[2] (for ARGV[3] seconds) only if it still holds ARGV[1].
@@ -319,7 +328,7 @@ def _change_redis_compare_and_set(session, change: ChangeFn, also: AlsoFn | None
         ttl = max(int(session.get_expiry_age()), 1)
         return set_if_unchanged(keys=[key], args=[stored, value, ttl]) == 1
 
-    return _compare_and_set(session, read, write, change, also)
+    return _guarded_change(session, read, write, change, also)
 
 
 # Local-memory caches live in one process, so one process-wide set of locks covers them.
@@ -328,25 +337,23 @@ _LOCAL_LOCKS = [threading.Lock() for _ in range(64)]
 
 def _change_locked_local(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
     """cache in local memory: reload, change and save under a lock of this process."""
-    lock = _LOCAL_LOCKS[zlib.crc32(session.session_key.encode()) % len(_LOCAL_LOCKS)]
-    if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
-        raise CartBusy()
-    try:
+
+    def read():
         fresh = type(session)(session.session_key)
         data = fresh.load()
         if getattr(fresh, "unavailable", False):
             # Never take a failed read for a missing session: that would replace the cart.
             raise CartStoreUnavailable()
-        if fresh.session_key is None:  # not in the cache: expired, evicted or never issued
-            session.flush()
-            return _change_new_session(session, change, also)
-        cart = change(cart_from_session_data(data))
-        _replace_data(session, data, cart, also)
-        session.save()
+        # Not in the cache: expired, evicted or never issued.
+        return None if fresh.session_key is None else (None, data)
+
+    lock = _LOCAL_LOCKS[zlib.crc32(session.session_key.encode()) % len(_LOCAL_LOCKS)]
+    if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
+        raise CartBusy()
+    try:
+        return _guarded_change(session, read, _save_under_lock(session), change, also)
     finally:
         lock.release()
-    _skip_redundant_save(session)
-    return cart
 
 
 def _snapshot(session: SessionBase) -> str:

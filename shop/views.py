@@ -7,6 +7,7 @@ shop.session_cart.
 
 from __future__ import annotations
 
+import functools
 from contextlib import suppress
 from http import HTTPStatus
 from urllib.parse import urlencode
@@ -16,21 +17,22 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import stores
 from .account_cart import merge_at_login, save_at_logout
-from .cart import Cart, CartError
+from .cart import Cart, CartError, max_quantity
 from .cart_rules import add_to_cart, product_name, remove_from_cart, set_in_cart
 from .checkout import CartAlreadyOrdered, CheckoutError, Customer, place_order
-from .forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from .forms import CheckoutForm, SignupForm, read_add_to_cart, read_quantity
 from .limits import TooManyCheckouts
 from .models import Category, Order, Product
 from .pictures import product_svg
@@ -67,6 +69,21 @@ def _one(queryset):
     """The first row or None, without the ORDER BY that .first() adds (a key lookup needs none)."""
     rows = list(queryset.order_by()[:1])
     return rows[0] if rows else None
+
+
+@functools.lru_cache(maxsize=16)
+def _reversed(name: str, prefix: str, urlconf: str) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+def cart_url() -> str:
+    """The cart page's URL, reversed once per script prefix and URLconf (not on every post)."""
+    return _reversed("shop:cart", get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+def _back_to_cart(back: str | None = None) -> HttpResponseRedirect:
+    """Redirect to `back` (a checked `next`) or to the cart page, without reversing a URL again."""
+    return HttpResponseRedirect(back or cart_url())
 
 
 def _first_error(form) -> str:
@@ -174,7 +191,7 @@ def catalogue(request):
 def product_detail(request, slug: str):
     product = get_object_or_404(Product.objects.active().select_related("category"), slug=slug)
     in_cart = load_cart(request.session).quantity(product.pk)
-    top = min(product.stock, AddToCartForm().fields["quantity"].max_value)
+    top = min(product.stock, max_quantity())
     return render(
         request,
         "shop/product.html",
@@ -215,13 +232,12 @@ def _refused(request, error: CartError) -> None:
 
 @require_POST
 def cart_add(request):
-    form = AddToCartForm(request.POST)
     back = _safe_next(request)
-    if not form.is_valid():
-        messages.error(request, _first_error(form), extra_tags="invalid")
-        return redirect(back or "shop:cart")
-    product_id = form.cleaned_data["product_id"]
-    quantity = form.cleaned_data["quantity"]
+    try:
+        product_id, quantity = read_add_to_cart(request.POST)
+    except ValidationError as error:
+        messages.error(request, error.messages[0], extra_tags="invalid")
+        return _back_to_cart(back)
     # The pricing query: the add path is the hottest write path of the shop.
     products = fetch_for_pricing([product_id])
     try:
@@ -230,14 +246,14 @@ def cart_add(request):
         _refused(request, error)
         product = products.get(product_id)
         on_sale = product is not None and product.active
-        return redirect(back or (product.get_absolute_url() if on_sale else "shop:cart"))
+        return _back_to_cart(back or (product.get_absolute_url() if on_sale else None))
     product = products[product_id]
     messages.success(
         request,
         f"Added {quantity} × “{product.name}” to your cart "
         f"(now {cart.quantity(product.pk)} in the cart).",
     )
-    return redirect(back or "shop:cart")
+    return _back_to_cart(back)
 
 
 def _products(product_id: int) -> dict[int, Product]:
@@ -247,23 +263,23 @@ def _products(product_id: int) -> dict[int, Product]:
 
 @require_POST
 def cart_set(request, product_id: int):
-    form = SetQuantityForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _first_error(form), extra_tags="invalid")
-        return redirect("shop:cart")
-    quantity = form.cleaned_data["quantity"]
+    try:
+        quantity = read_quantity(request.POST, minimum=0)
+    except ValidationError as error:
+        messages.error(request, error.messages[0], extra_tags="invalid")
+        return _back_to_cart()
     products = _products(product_id)
     try:
         change_cart(request, lambda cart: set_in_cart(cart, product_id, quantity, products))
     except CartError as error:
         _refused(request, error)
-        return redirect("shop:cart")
+        return _back_to_cart()
     name = product_name(products.get(product_id), product_id)
     if quantity:
         messages.success(request, f"{name}: quantity set to {quantity}.")
     else:
         messages.success(request, f"Removed {name} from your cart.")
-    return redirect("shop:cart")
+    return _back_to_cart()
 
 
 @require_POST
@@ -276,7 +292,7 @@ def cart_remove(request, product_id: int):
     else:
         name = product_name(products.get(product_id), product_id)
         messages.success(request, f"Removed {name} from your cart.")
-    return redirect("shop:cart")
+    return _back_to_cart()
 
 
 # --- Checkout and orders -------------------------------------------------------------
@@ -320,7 +336,7 @@ def checkout(request):
     priced = _priced_session_cart(request)
     if not priced.cart:
         messages.error(request, "Your cart is empty; add a product before checking out.")
-        return redirect("shop:cart")
+        return _back_to_cart()
     if request.method != "POST":
         return _checkout_page(request, _new_checkout_form(request, priced), priced)
 

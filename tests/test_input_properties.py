@@ -9,12 +9,13 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shop.cart import Cart
-from shop.forms import AddToCartForm, CheckoutForm, SetQuantityForm, SignupForm
+from shop.cart import Cart, max_quantity
+from shop.forms import CheckoutForm, SignupForm, read_add_to_cart, read_quantity
 from shop.session_cart import CART_SESSION_KEY, cart_from_session_data
 
 pytestmark = pytest.mark.django_db
@@ -66,10 +67,19 @@ def test_any_stored_session_cart_gives_pages_not_a_500(product, stored):
 
 @HYPOTHESIS
 @given(data=st.dictionaries(st.sampled_from(["product_id", "quantity", "next"]), form_text))
-def test_add_and_quantity_forms_validate_any_text_without_raising(data):
-    for form in (AddToCartForm(data), SetQuantityForm(data)):
-        if form.is_valid():
-            assert form.cleaned_data["quantity"] >= 0
+def test_add_and_quantity_forms_read_any_text_as_numbers_or_a_validation_error(data):
+    try:
+        product_id, quantity = read_add_to_cart(data)
+    except ValidationError as error:
+        assert error.messages[0]
+    else:
+        assert product_id >= 1 and 1 <= quantity <= max_quantity()
+    try:
+        quantity = read_quantity(data, minimum=0)
+    except ValidationError as error:
+        assert error.messages[0]
+    else:
+        assert 0 <= quantity <= max_quantity()
 
 
 @HYPOTHESIS

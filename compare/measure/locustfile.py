@@ -173,8 +173,24 @@ class WebShopper(FastHttpUser):
         if answer.status_code == 302:
             self.added[product["id"]] += 1
 
+    def check_session(self, *, name: str) -> None:
+        """The add-only check: the cart as the store holds it (`GET /session/`, JSON).
+
+        Every unit added since the cart was new must be in it: no lost update. It
+        reads what the twin's check reads (the session's cart lines, as JSON), so the
+        check costs both servers alike; the journey views the cart page instead.
+        """
+        with self.client.get("/session/", name=name, catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"session answered {answer.status_code}")
+                return
+            held = {line["product_id"]: line["quantity"] for line in answer.json()["cart"]}
+            missing = [pid for pid, n in self.added.items() if held.get(pid, 0) < n]
+            if missing:
+                answer.failure(f"lost update: {len(missing)} line(s) short, e.g. {missing[0]}")
+
     def check_cart(self, *, name: str) -> None:
-        """Every product added since the cart was new must be in it: no lost update."""
+        """Every product added since the cart was new must be on the cart page: no lost update."""
         with self.client.get("/cart/", name=name, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"cart page answered {answer.status_code}")
@@ -207,7 +223,7 @@ class WebShopper(FastHttpUser):
     def add_to_cart(self) -> None:
         if not getattr(self, "lines", None) or self.adds >= ADDS_PER_VISITOR:
             if getattr(self, "lines", None):
-                self.check_cart(name=self.check_name)
+                self.check_session(name=self.check_name)
             self.setup_cart()
         self.add(random.choice(self.lines))
         self.adds += 1
@@ -371,7 +387,7 @@ class TwinWebShopper(WebShopper):
             raise RuntimeError("The twin's cart set no csrftoken cookie.")
         return token
 
-    def check_cart(self, *, name: str) -> None:
+    def check_session(self, *, name: str) -> None:
         with self.client.get("/twin/cart/", name=name, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"cart answered {answer.status_code}")

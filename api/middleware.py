@@ -23,6 +23,8 @@ from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
 
+from shop import server_timing
+
 API_PREFIX = "/api/"
 
 
@@ -36,7 +38,12 @@ class SkipsApi:
 
 
 class SessionMiddleware(SkipsApi, sessions.SessionMiddleware):
-    """Django's SessionMiddleware, outside /api/ only."""
+    """Django's SessionMiddleware, outside /api/ only; its sessions' store calls are timed."""
+
+    def __init__(self, get_response) -> None:
+        super().__init__(get_response)
+        if server_timing.enabled():
+            self.SessionStore = server_timing.timed_store(self.SessionStore)
 
 
 class AuthenticationMiddleware(SkipsApi, auth.AuthenticationMiddleware):

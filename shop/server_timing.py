@@ -24,14 +24,15 @@ request in a context variable, so concurrent requests never mix them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from contextvars import ContextVar
-from functools import wraps
+from functools import cache, wraps
 from time import perf_counter
 from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import connections
+from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponseBase
 
 from . import stores
@@ -92,7 +93,7 @@ class timed:  # a function's name: `with timed("session"):` and `@timed("session
 
 
 class _QueryTimer:
-    """A database execute wrapper: counts the queries and the time spent running them."""
+    """Counts the current request's queries and the time spent running them."""
 
     __slots__ = ("queries", "seconds")
 
@@ -100,21 +101,51 @@ class _QueryTimer:
         self.queries = 0
         self.seconds = 0.0
 
-    def __call__(self, execute, sql, params, many, context):
-        start = perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += perf_counter() - start
-            self.queries += 1
+
+# The query timer of the request being timed; None outside one.
+_queries: ContextVar[_QueryTimer | None] = ContextVar("server_timing_queries", default=None)
+
+
+def _time_query(execute, sql, params, many, context):
+    """An execute wrapper, installed once per connection: times the queries of timed requests."""
+    timer = _queries.get()
+    if timer is None:
+        return execute(sql, params, many, context)
+    start = perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        timer.seconds += perf_counter() - start
+        timer.queries += 1
+
+
+def install_query_timer(connection, **kwargs: Any) -> None:
+    """Put `_time_query` first in the connection's execute wrappers, once.
+
+    Connected to `connection_created`. First, so that a wrapper somebody adds for a
+    while (`connection.execute_wrapper(...)`, which pops the last one) is never ours.
+    """
+    if _time_query not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _time_query)
 
 
 def _timed_method(method: Callable) -> Callable:
+    @wraps(method)
     def timed_method(*args: Any, **kwargs: Any) -> Any:
         with timed("session"):
             return method(*args, **kwargs)
 
     return timed_method
+
+
+@cache
+def timed_store(store_class: type[SessionBase]) -> type[SessionBase]:
+    """A subclass of a session store whose store calls (SESSION_METHODS) count as `session`.
+
+    Built once per store class; the session middleware makes its sessions of it.
+    """
+    methods = {name: _timed_method(getattr(store_class, name)) for name in SESSION_METHODS}
+    return type(store_class.__name__, (store_class,), {**methods, "__module__": __name__})
 
 
 def _ms(seconds: float) -> str:
@@ -139,29 +170,33 @@ def header_value(
 class ServerTimingMiddleware:
     """Times each request and answers with `Server-Timing`.
 
-    Placed before SessionMiddleware, so that the session's save on the way out
-    is inside the measurement; `process_view` runs after SessionMiddleware has
-    made `request.session` and times that one session's store calls.
+    Placed before SessionMiddleware, so that the session's save on the way out is
+    inside the measurement. The session's store calls are timed by the class the
+    session middleware makes its sessions of (`timed_store`), and the queries by a
+    wrapper every database connection gets when it opens (`install_query_timer`): a
+    request itself only sets two context variables.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        self.enabled = getattr(settings, "SERVER_TIMING", True)
+        self.enabled = enabled()
+        if self.enabled:
+            connection_created.connect(install_query_timer, dispatch_uid=__name__)
+            for connection in connections.all(initialized_only=True):
+                install_query_timer(connection)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not self.enabled:
             return self.get_response(request)
         spans: dict[str, list] = {}
-        reset = _spans.set(spans)
         queries = _QueryTimer()
+        reset_spans, reset_queries = _spans.set(spans), _queries.set(queries)
         start = perf_counter()
         try:
-            with ExitStack() as stack:
-                for alias in connections:
-                    stack.enter_context(connections[alias].execute_wrapper(queries))
-                response = self.get_response(request)
+            response = self.get_response(request)
         finally:
-            _spans.reset(reset)
+            _queries.reset(reset_queries)
+            _spans.reset(reset_spans)
         response["Server-Timing"] = header_value(
             total=perf_counter() - start,
             db_seconds=queries.seconds,
@@ -171,9 +206,7 @@ class ServerTimingMiddleware:
         )
         return response
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
-        session = getattr(request, "session", None)
-        if not self.enabled or session is None:
-            return
-        for name in SESSION_METHODS:
-            setattr(session, name, _timed_method(getattr(session, name)))
+
+def enabled() -> bool:
+    """Whether answers carry `Server-Timing` (settings.SERVER_TIMING, on by default)."""
+    return getattr(settings, "SERVER_TIMING", True)

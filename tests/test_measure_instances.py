@@ -131,6 +131,28 @@ def test_both_shoppers_add_and_check_out_without_errors_or_lost_updates(stage, t
             assert {f"{prefix}: setup add", f"{prefix}: journey add"} & set(rows)
 
 
+def test_the_web_add_only_check_reads_the_stored_cart_and_catches_lost_lines(stage, tmp_path):
+    """The add-only check (`GET /session/`) passes on a sound store and fails on a lossy one.
+
+    Local memory with two workers is lossy: each worker keeps its own sessions, so a
+    visitor's adds are split between two carts and the check must see lines missing.
+    """
+    adds = Scenario("web_add", "web", "web add", "WebShopper", ("web: add to cart",), ("add",))
+    sound = stage.env(store="db")
+    lossy = stage.env(store="cache", redis=False)
+    for env, store in ((sound, "db"), (lossy, "locmem")):
+        with Server.for_app("shop", env=env, workers=2, log_dir=stage.log_dir) as server:
+            result = run_scenario(
+                adds, server, store=store, seconds=4, users=2, work_dir=tmp_path, lines=2
+            )
+        rows, _ = read_stats(tmp_path / f"web_add-{store}-2")
+        assert int(rows["web: cart check"]["Request Count"]) > 0
+        if store == "db":
+            assert result.failures == 0, result.errors
+        else:
+            assert result.lost_updates > 0, result.errors
+
+
 def test_two_instances_share_the_api_cart_and_the_db_session_cart(drills):
     outcomes = drills.two_instances(["db"])
     web, api = outcomes

@@ -87,6 +87,16 @@ def test_a_figure_is_the_median_of_its_rounds_with_ratios_taken_within_each_roun
     assert medians["bare"].ratio == pytest.approx(1.0)
 
 
+def test_the_load_generators_cpu_per_request_is_the_median_of_its_rounds():
+    runs = []
+    for number, client_us in enumerate([600, 900, 700]):
+        api = figure(API_ADD, rps=300, cpu_us=1500, lines=10)
+        api.client_cpu_seconds = client_us * api.all_requests / 1e6
+        runs.append((Run(API_ADD, "db", 10, number), api))
+    (api,) = median_of_rounds(runs)
+    assert api.client_cpu_us_per_request == pytest.approx(700)
+
+
 def test_the_web_shop_is_compared_with_the_twin_of_its_own_store():
     runs = [
         (Run(BARE, "", 0, 0), figure(BARE, rps=1000, cpu_us=400)),

@@ -60,6 +60,7 @@ class ScenarioResult:
     lines: int = 0  # the add-only scenarios' cart size
     wall_seconds: float = 0.0
     others_cpu_seconds: float | None = None  # CPU that other processes took meanwhile
+    client_cpu_seconds: float | None = None  # CPU of the load generator (locust) during the run
     # Set on the median of several rounds (compare.measure.rounds):
     rounds: int = 1
     ratio_spread: tuple[float, float] | None = None
@@ -67,6 +68,16 @@ class ScenarioResult:
     twin_cpu_ratio: float | None = None  # this one's CPU per request / its twin's
     twin_rps_ratio: float | None = None  # this one's req/s / its twin's
     median_cpu_us: float | None = None
+    median_client_cpu_us: float | None = None
+
+    @property
+    def client_cpu_us_per_request(self) -> float | None:
+        """The load generator's CPU per request it sent: its share of the machine's two cores."""
+        if self.median_client_cpu_us is not None:
+            return self.median_client_cpu_us
+        if self.client_cpu_seconds is None or not self.all_requests:
+            return None
+        return self.client_cpu_seconds / self.all_requests * 1e6
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -223,7 +234,8 @@ def run_scenario(
         log.close()
     wall = time.monotonic() - started
     cpu = max(0.0, server.worker_cpu_seconds() - cpu_before)
-    ours = cpu + (children_cpu_seconds() - children_before) + (time.process_time() - own_before)
+    client = children_cpu_seconds() - children_before  # locust, reaped by process.wait()
+    ours = cpu + client + (time.process_time() - own_before)
     others = max(0.0, busy_cpu_seconds() - busy_before - ours)
     if not Path(f"{prefix}_stats.csv").exists():
         tail = log_path.read_text(errors="replace")[-1500:]
@@ -231,4 +243,5 @@ def run_scenario(
     rows, errors = read_stats(prefix)
     result = summarise(rows, errors, scenario, store=store, cpu_seconds=cpu)
     result.lines, result.wall_seconds, result.others_cpu_seconds = lines, wall, others
+    result.client_cpu_seconds = client
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -74,6 +75,7 @@ def benchmark_table(results: list[ScenarioResult]) -> str:
         "req/s",
         "x bare [spread]",
         "CPU µs/req [spread]",
+        "load gen µs/req",
         "CPU / twin",
         "req/s / twin",
         "p50 ms",
@@ -94,6 +96,7 @@ def benchmark_table(results: list[ScenarioResult]) -> str:
             + ("x" if r.ratio is not None else "")
             + _spread(r.ratio_spread, ".2f"),
             fmt(r.cpu_us_per_request, ",.0f") + _spread(r.cpu_spread, ",.0f"),
+            fmt(r.client_cpu_us_per_request, ",.0f"),
             times(r.twin_cpu_ratio),
             times(r.twin_rps_ratio),
             fmt(r.p50_ms, ".1f"),
@@ -105,7 +108,7 @@ def benchmark_table(results: list[ScenarioResult]) -> str:
         ]
         for r in results
     ]
-    return table(headers, rows, right=set(range(3, 15)))
+    return table(headers, rows, right=set(range(3, 16)))
 
 
 def target_lines(results: list[ScenarioResult]) -> list[str]:
@@ -142,7 +145,32 @@ def target_lines(results: list[ScenarioResult]) -> list[str]:
         lines.append("; ".join(parts) + f": {state}")
         if target.scenario == "api_add":
             lines += _framework_line(results)
+        if target.minimum:
+            lines += _budget_line(results, result, target.minimum)
     return lines
+
+
+def _budget_line(
+    results: list[ScenarioResult], result: ScenarioResult, minimum: float
+) -> list[str]:
+    """What the target leaves the server: the machine's CPU per request, less the generator's.
+
+    The load generator (one locust process) runs on the same cores. It alone bounds the
+    bare view's req/s (one process, one core), so a ratio to the bare view also moves
+    with what the generator spends on each request of the scenario.
+    """
+    bare = next((r for r in results if r.scenario.key == "bare"), None)
+    client = result.client_cpu_us_per_request
+    if bare is None or not bare.rps or client is None:
+        return []
+    budget = (os.cpu_count() or 1) * 1e6 / (minimum * bare.rps)
+    bare_client = fmt(bare.client_cpu_us_per_request, ",.0f")
+    return [
+        f"    at {minimum:.2f}x the bare view's {bare.rps:,.0f} req/s, this machine's "
+        f"{os.cpu_count()} cores give each request {budget:,.0f} µs of CPU; the load generator "
+        f"took {client:,.0f} of them (on the bare view {bare_client}), which leaves the server "
+        f"{budget - client:,.0f} µs"
+    ]
 
 
 def _framework_line(results: list[ScenarioResult]) -> list[str]:

@@ -156,6 +156,9 @@ def median_of_rounds(
             r.rps / bare_rps[run.round] for run, r in members if bare_rps.get(run.round, 0) > 0
         ]
         cpus = [r.cpu_us_per_request for r in results if r.cpu_us_per_request is not None]
+        clients = [
+            r.client_cpu_us_per_request for r in results if r.client_cpu_us_per_request is not None
+        ]
         first = results[0]
         medians[key] = replace(
             first,
@@ -170,6 +173,7 @@ def median_of_rounds(
             ratio=statistics.median(ratios) if ratios else None,
             ratio_spread=_spread(ratios),
             median_cpu_us=statistics.median(cpus) if cpus else None,
+            median_client_cpu_us=statistics.median(clients) if clients else None,
             cpu_spread=_spread(cpus),
             rounds=len(results),
             wall_seconds=sum(r.wall_seconds for r in results),

@@ -124,6 +124,9 @@ def install_query_timer(connection, **kwargs: Any) -> None:
 
     Connected to `connection_created`. First, so that a wrapper somebody adds for a
     while (`connection.execute_wrapper(...)`, which pops the last one) is never ours.
+    Being first, it is also the outermost: it counts every query the code sent, also
+    one that such a wrapper then stops before it reaches the database (the project
+    has no such wrapper; `django_assert_num_queries` would not count that one).
     """
     if _time_query not in connection.execute_wrappers:
         connection.execute_wrappers.insert(0, _time_query)

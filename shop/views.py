@@ -86,12 +86,6 @@ def _back_to_cart(back: str | None = None) -> HttpResponseRedirect:
     return HttpResponseRedirect(back or cart_url())
 
 
-def _first_error(form) -> str:
-    for errors in form.errors.values():
-        return errors[0]
-    return "Please check the form."  # pragma: no cover - a bound invalid form has an error
-
-
 def _clean_with(current: Cart, priced: PricedCart) -> Cart:
     """Apply pricing's removals and reductions to the cart as it is stored now."""
     stock = {line.product_id: line.stock for line in priced.lines}

@@ -125,6 +125,8 @@ def test_both_shoppers_add_and_check_out_without_errors_or_lost_updates(stage, t
             assert result.failures == 0, result.errors
             assert result.lost_updates == 0
             assert result.cpu_us_per_request > 0
+            # locust's own CPU from the test's start to its end, written by the locustfile
+            assert 0 < result.client_cpu_seconds < result.wall_seconds
             rows, _ = read_stats(tmp_path / f"{scenario.key}-db-1")
             assert result.requests == int(rows["Aggregated"]["Request Count"]) > 0
             assert f"{prefix}: check out" in rows

@@ -202,16 +202,17 @@ def test_a_ratio_target_says_how_much_cpu_it_leaves_the_server_beside_the_load_g
     monkeypatch.setattr(report.os, "cpu_count", lambda: 2)
     bare = result(BARE, requests=30_000, cpu=9.0)  # 3,000 req/s
     bare.client_cpu_seconds = 9.0  # 300 µs per request
-    api = sized(API_ADD_SIZED, requests=9_000, cpu=13.5)  # 900 req/s: 0.30x
-    api.client_cpu_seconds = 5.4  # 600 µs per request
+    # 900 measured adds a second (0.30x), 1,000 requests sent a second with the setup adds
+    api = sized(API_ADD_SIZED, requests=9_000, all_requests=10_000, cpu=13.5)
+    api.client_cpu_seconds = 6.0  # 600 µs per request sent
     report.apply_ratios([bare, api], baseline_rps=bare.rps)
     lines = report.target_lines([bare, api])
     assert lines[0].endswith("MISSED")
-    # 2 cores / (0.35 x 3,000 req/s) = 1,905 µs per request, 600 of them the generator's
+    # At 0.35x: 1,050 adds and 1,167 requests a second; 2 cores / 1,167 = 1,714 µs a request
     assert lines[1] == (
         "    at 0.35x the bare view's 3,000 req/s, this machine's 2 cores give each request "
-        "1,905 µs of CPU; the load generator took 600 of them (on the bare view 300), which "
-        "leaves the server 1,305 µs"
+        "1,714 µs of CPU; the load generator took 600 of them (on the bare view 300), which "
+        "leaves the server 1,114 µs"
     )
     assert "600" in report.benchmark_table([bare, api]).splitlines()[3]
 

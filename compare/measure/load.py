@@ -183,6 +183,14 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _cpu_of_the_run(path: Path) -> float | None:
+    """The CPU locust wrote it spent from the test's start to its end (see locustfile.py)."""
+    try:
+        return float(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run_scenario(
     scenario: Scenario,
     server: Server,
@@ -201,7 +209,15 @@ def run_scenario(
     prefix = work_dir / name
     for suffix in ("_stats.csv", "_failures.csv"):
         Path(f"{prefix}{suffix}").unlink(missing_ok=True)
-    env = dict(os.environ, **(env or {}), LOCUST_WAIT="0", LOAD_CART_LINES=str(lines))
+    cpu_file = work_dir / f"{name}.cpu"
+    cpu_file.unlink(missing_ok=True)
+    env = dict(
+        os.environ,
+        **(env or {}),
+        LOCUST_WAIT="0",
+        LOAD_CART_LINES=str(lines),
+        LOAD_CPU_FILE=str(cpu_file),
+    )
     if products_file is not None:
         env["LOAD_PRODUCTS_FILE"] = str(products_file)
     log_path = work_dir / f"locust-{name}.log"
@@ -234,8 +250,8 @@ def run_scenario(
         log.close()
     wall = time.monotonic() - started
     cpu = max(0.0, server.worker_cpu_seconds() - cpu_before)
-    client = children_cpu_seconds() - children_before  # locust, reaped by process.wait()
-    ours = cpu + client + (time.process_time() - own_before)
+    locust = children_cpu_seconds() - children_before  # the whole process, reaped by wait()
+    ours = cpu + locust + (time.process_time() - own_before)
     others = max(0.0, busy_cpu_seconds() - busy_before - ours)
     if not Path(f"{prefix}_stats.csv").exists():
         tail = log_path.read_text(errors="replace")[-1500:]
@@ -243,5 +259,5 @@ def run_scenario(
     rows, errors = read_stats(prefix)
     result = summarise(rows, errors, scenario, store=store, cpu_seconds=cpu)
     result.lines, result.wall_seconds, result.others_cpu_seconds = lines, wall, others
-    result.client_cpu_seconds = client
+    result.client_cpu_seconds = _cpu_of_the_run(cpu_file)
     return result

@@ -23,7 +23,8 @@ LOCUST_WAIT ("min,max" seconds of think time; "0" for none), LOAD_PRODUCTS_FILE
 (JSON list of {id, slug, name}; otherwise the catalogue is read from
 /api/products/), LOAD_CART_LINES (lines of the add-only users' cart), LOAD_API_TOKEN
 (a cart token logged in by the caller: the API add-only users all start from it, so
-every add checks its login).
+every add checks its login), LOAD_CPU_FILE (where to write the CPU seconds this
+process spent from the test's start to its end: the load generator's share).
 """
 
 from __future__ import annotations
@@ -33,14 +34,38 @@ import json
 import os
 import random
 import re
+import time
 from collections import Counter
 from itertools import count
 
 from gevent.lock import Semaphore
-from locust import FastHttpUser, between, constant, tag, task
+from locust import FastHttpUser, between, constant, events, tag, task
 
 ADDS_PER_VISITOR = 90  # web add-only: check the cart and start a new visitor after this many adds
 _order_numbers = count(1)
+
+
+# --- The load generator's own CPU time -----------------------------------------------
+
+_cpu_at_start: list[float] = []
+
+
+@events.test_start.add_listener
+def _note_cpu_at_start(**kwargs) -> None:
+    _cpu_at_start[:] = [time.process_time()]
+
+
+@events.test_stop.add_listener
+def _write_cpu_of_the_run(**kwargs) -> None:
+    """The CPU this process spent from the start of the test to its end, in LOAD_CPU_FILE.
+
+    From the test's start, not the process's: starting Python and importing locust
+    (about 0.3 s of CPU) would weigh on short runs and slow scenarios most.
+    """
+    path = os.environ.get("LOAD_CPU_FILE")
+    if path and _cpu_at_start:
+        with open(path, "w", encoding="utf-8") as target:
+            target.write(f"{time.process_time() - _cpu_at_start[0]:.6f}\n")
 
 
 def cart_lines() -> int:

@@ -161,9 +161,12 @@ def _budget_line(
     """
     bare = next((r for r in results if r.scenario.key == "bare"), None)
     client = result.client_cpu_us_per_request
-    if bare is None or not bare.rps or client is None:
+    if bare is None or not bare.rps or client is None or not result.requests:
         return []
-    budget = (os.cpu_count() or 1) * 1e6 / (minimum * bare.rps)
+    # The ratio counts the measured requests (the adds); CPU per request, the server's and
+    # the generator's, is per request sent (setup adds and checks too): the same unit here.
+    sent_per_measured = result.all_requests / result.requests
+    budget = (os.cpu_count() or 1) * 1e6 / (minimum * bare.rps * sent_per_measured)
     bare_client = fmt(bare.client_cpu_us_per_request, ",.0f")
     return [
         f"    at {minimum:.2f}x the bare view's {bare.rps:,.0f} req/s, this machine's "

@@ -71,21 +71,22 @@ class ScenarioResult:
     median_client_cpu_us: float | None = None
 
     @property
-    def client_cpu_us_per_request(self) -> float | None:
-        """The load generator's CPU per request it sent: its share of the machine's two cores."""
-        if self.median_client_cpu_us is not None:
-            return self.median_client_cpu_us
-        if self.client_cpu_seconds is None or not self.all_requests:
-            return None
-        return self.client_cpu_seconds / self.all_requests * 1e6
+    def cpu_us_per_request(self) -> float | None:
+        """The server's CPU per request sent (the gunicorn workers')."""
+        return self._us_per_request(self.median_cpu_us, self.cpu_seconds)
 
     @property
-    def cpu_us_per_request(self) -> float | None:
-        if self.median_cpu_us is not None:
-            return self.median_cpu_us
-        if self.cpu_seconds is None or not self.all_requests:
+    def client_cpu_us_per_request(self) -> float | None:
+        """The load generator's CPU per request it sent: its share of the same cores."""
+        return self._us_per_request(self.median_client_cpu_us, self.client_cpu_seconds)
+
+    def _us_per_request(self, median: float | None, seconds: float | None) -> float | None:
+        """The median of the rounds where there is one, else `seconds` over every request sent."""
+        if median is not None:
+            return median
+        if seconds is None or not self.all_requests:
             return None
-        return self.cpu_seconds / self.all_requests * 1e6
+        return seconds / self.all_requests * 1e6
 
     @property
     def lost_updates(self) -> int:

@@ -127,7 +127,8 @@ STORES: dict[str, Store] = {
         ),
         Store(
             name="signed_cookies",
-            engine="django.contrib.sessions.backends.signed_cookies",
+            # Django's signed-cookie store, except that a change's data is signed once.
+            engine="shop.signed_cookie_session",
             where="the browser's cookie (signed by the server, not encrypted)",
             lock="nothing can be locked: two changes at once can lose one",
             logout="Logging out clears the session cookie in this browser; the cart in it is "

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client, override_settings
 
 from compare.lab.scenarios.header_cliff import sees
+from shop.stores import STORES
 
 # Recorded from gunicorn 27 (`--limit-request-field_size` at its default, 8190) and from
 # HAProxy 2.6 (default tune.bufsize), each sent a 9,000 and a 17,000-byte Authorization header.
@@ -63,7 +64,7 @@ def test_the_shop_refusing_an_add_reads_as_the_message_on_the_page_it_redirects_
 ):
     products = [make_product(stock=50) for _ in range(12)]
     with override_settings(
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+        SESSION_ENGINE=STORES["signed_cookies"].engine,
         SESSION_COOKIE_MAX_BYTES=120,
     ):
         browser = Client()

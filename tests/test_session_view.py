@@ -8,6 +8,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 
 from shop.session_cart import CART_SESSION_KEY
+from shop.stores import STORES
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,7 @@ def test_forgetting_needs_the_csrf_token(product):
 
 
 def test_with_signed_cookies_there_is_nothing_on_the_server_to_forget(client, product, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.SESSION_ENGINE = STORES["signed_cookies"].engine
     add(client, product)
     response = client.post("/session/forget/")
     assert response.status_code == HTTPStatus.CONFLICT

@@ -110,7 +110,7 @@ def test_deploy_check_flags_a_production_run_without_https_switch():
         ("db", "django.contrib.sessions.backends.db"),
         ("cache", "shop.cache_session"),
         ("cached_db", "django.contrib.sessions.backends.cached_db"),
-        ("signed_cookies", "django.contrib.sessions.backends.signed_cookies"),
+        ("signed_cookies", "shop.signed_cookie_session"),
     ],
 )
 def test_session_store_setting_chooses_the_engine(store, engine):

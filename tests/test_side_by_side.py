@@ -5,6 +5,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client, override_settings
 
+from shop.stores import STORES
+
 pytestmark = pytest.mark.django_db
 
 REVEAL = {"HTTP_X_REVEAL_ANSWER": "1"}
@@ -27,7 +29,7 @@ def test_the_page_is_open_to_every_visitor_and_offers_every_step(client, product
 
 
 def test_with_signed_cookies_the_page_does_not_offer_forgetting(client, product, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.SESSION_ENGINE = STORES["signed_cookies"].engine
     page = client.get("/side-by-side/").content.decode()
     assert 'data-action="forget"' not in page
     assert "not offered" in page

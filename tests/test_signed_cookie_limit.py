@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 
 from shop.cart import Cart
 from shop.session_cart import CartTooBigForCookie, load_cart, signed_cookie_bytes
+from shop.stores import STORES
 
 LIMIT = 120  # a cookie this small holds a cart of one or two lines
 
@@ -17,7 +18,7 @@ LIMIT = 120  # a cookie this small holds a cart of one or two lines
 @pytest.fixture
 def shopper(db):
     with override_settings(
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+        SESSION_ENGINE=STORES["signed_cookies"].engine,
         SESSION_COOKIE_MAX_BYTES=LIMIT,
     ):
         yield Client()

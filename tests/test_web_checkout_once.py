@@ -17,6 +17,7 @@ from django.test import Client
 from shop.cart import Cart
 from shop.models import Order, Product
 from shop.session_cart import load_cart
+from shop.stores import STORES
 from tests.helpers import checkout_fields
 
 CUSTOMER = {"name": "Ada Lovelace", "email": "ada@example.com", "address": "12 Analytical St"}
@@ -50,7 +51,7 @@ def test_the_same_form_sent_again_shows_the_first_order_and_orders_nothing_more(
 
 
 def test_a_replayed_signed_cookie_with_its_form_orders_once(settings, product):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.SESSION_ENGINE = STORES["signed_cookies"].engine
     browser = Client()
     browser.post("/cart/add/", {"product_id": product.pk, "quantity": 1})
     form = {**checkout_fields(browser), **CUSTOMER}

@@ -11,6 +11,7 @@ from django.urls import reverse
 from shop.cart import Cart
 from shop.models import Category, Order, Product
 from shop.session_cart import CART_SESSION_KEY, load_cart
+from shop.stores import STORES
 from tests.helpers import checkout_fields
 
 pytestmark = pytest.mark.django_db
@@ -415,7 +416,7 @@ def test_logged_in_pages_say_logout_keeps_the_cart_with_the_account(client, user
 
 
 def test_with_signed_cookies_the_pages_say_a_copied_cookie_outlives_logout(client, user, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.SESSION_ENGINE = STORES["signed_cookies"].engine
     client.force_login(user)
     html = client.get("/cart/").content.decode()
     assert "deletes your session on the server" not in html

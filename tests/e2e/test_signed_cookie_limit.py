@@ -14,8 +14,9 @@ from compare.measure.servers import free_port
 from shop.cart import Cart
 from shop.models import Category, Product
 from shop.session_cart import save_cart, signed_cookie_bytes
+from shop.stores import STORES
 
-SIGNED = "django.contrib.sessions.backends.signed_cookies"
+SIGNED = STORES["signed_cookies"].engine
 BROWSER_LIMIT = 4096
 
 

@@ -283,16 +283,15 @@ def _guarded_change(session, read, write, change: ChangeFn, also: AlsoFn | None)
 
 
 @functools.cache
-def _row_statements(model: type, vendor: str) -> tuple[str, str]:
+def _row_statements(model: type, alias: str) -> tuple[str, str]:
     """The read and the conditional write of a session row, as SQL for this model and database.
 
     Every web cart change runs both, so they are written once as SQL: building the same
     statements with the ORM (`filter(...).values_list(...)`, `filter(...).update(...)`)
-    cost several times the CPU of running them. Identifiers come from the model only
-    (quoted as the database's vendor quotes them, hence the cache key); every value is a
-    query parameter.
+    cost several times the CPU of running them. Identifiers come from the model only,
+    quoted as the database `alias` quotes them; every value is a query parameter.
     """
-    quote = connections[router.db_for_write(model)].ops.quote_name
+    quote = connections[alias].ops.quote_name
     meta = model._meta
     table = quote(meta.db_table)
     key, data, expires = (
@@ -307,7 +306,7 @@ def _row_statements(model: type, vendor: str) -> tuple[str, str]:
 def _change_row_compare_and_set(session, change: ChangeFn, also: AlsoFn | None) -> Cart:
     """db: the row is rewritten only if its session_data is still what was read."""
     db = connections[router.db_for_write(session.model)]
-    read_sql, write_sql = _row_statements(session.model, db.vendor)
+    read_sql, write_sql = _row_statements(session.model, db.alias)
     key = session.session_key
 
     def read():

@@ -147,6 +147,7 @@ class WebShopper(FastHttpUser):
     wait_time = think_time()
     weight = 1
     add_path = "/cart/add/"
+    session_path = "/session/"  # the visitor's session as JSON: the add-only check reads it
     add_name = "web: add to cart"
     setup_name = "web: setup add"
     check_name = "web: cart check"
@@ -199,20 +200,25 @@ class WebShopper(FastHttpUser):
             self.added[product["id"]] += 1
 
     def check_session(self, *, name: str) -> None:
-        """The add-only check: the cart as the store holds it (`GET /session/`, JSON).
+        """The add-only check: the cart as the store holds it (`session_path`, JSON).
 
         Every unit added since the cart was new must be in it: no lost update. It
         reads what the twin's check reads (the session's cart lines, as JSON), so the
         check costs both servers alike; the journey views the cart page instead.
         """
-        with self.client.get("/session/", name=name, catch_response=True) as answer:
+        with self.client.get(self.session_path, name=name, catch_response=True) as answer:
             if answer.status_code != 200:
-                answer.failure(f"session answered {answer.status_code}")
+                answer.failure(f"{self.session_path} answered {answer.status_code}")
                 return
-            held = {line["product_id"]: line["quantity"] for line in answer.json()["cart"]}
+            held = self.held_lines(answer.json())
             missing = [pid for pid, n in self.added.items() if held.get(pid, 0) < n]
             if missing:
                 answer.failure(f"lost update: {len(missing)} line(s) short, e.g. {missing[0]}")
+
+    @staticmethod
+    def held_lines(session: dict) -> dict[int, int]:
+        """Product id -> quantity of the cart in `GET /session/`'s answer."""
+        return {line["product_id"]: line["quantity"] for line in session["cart"]}
 
     def check_cart(self, *, name: str) -> None:
         """Every product added since the cart was new must be on the cart page: no lost update."""
@@ -399,6 +405,7 @@ class TwinWebShopper(WebShopper):
     """The web shopper against the locked twin: same session, same cart, minimal view."""
 
     add_path = "/twin/cart/add/"
+    session_path = "/twin/cart/"
     add_name = "twin web: add to cart"
     setup_name = "twin web: setup add"
     check_name = "twin web: cart check"
@@ -412,15 +419,10 @@ class TwinWebShopper(WebShopper):
             raise RuntimeError("The twin's cart set no csrftoken cookie.")
         return token
 
-    def check_session(self, *, name: str) -> None:
-        with self.client.get("/twin/cart/", name=name, catch_response=True) as answer:
-            if answer.status_code != 200:
-                answer.failure(f"cart answered {answer.status_code}")
-                return
-            held = dict(answer.json()["cart"])
-            missing = [pid for pid, n in self.added.items() if held.get(pid, 0) < n]
-            if missing:
-                answer.failure(f"lost update: {len(missing)} line(s) short, e.g. {missing[0]}")
+    @staticmethod
+    def held_lines(session: dict) -> dict[int, int]:
+        """The twin's cart answer is its session's `[[product_id, quantity], ...]`."""
+        return dict(session["cart"])
 
     @tag("journey")
     @task

@@ -166,11 +166,12 @@ def _budget_line(
     # The ratio counts the measured requests (the adds); CPU per request, the server's and
     # the generator's, is per request sent (setup adds and checks too): the same unit here.
     sent_per_measured = result.all_requests / result.requests
-    budget = (os.cpu_count() or 1) * 1e6 / (minimum * bare.rps * sent_per_measured)
+    cores = os.cpu_count() or 1
+    budget = cores * 1e6 / (minimum * bare.rps * sent_per_measured)
     bare_client = fmt(bare.client_cpu_us_per_request, ",.0f")
     return [
         f"    at {minimum:.2f}x the bare view's {bare.rps:,.0f} req/s, this machine's "
-        f"{os.cpu_count()} cores give each request {budget:,.0f} µs of CPU; the load generator "
+        f"{cores} cores give each request {budget:,.0f} µs of CPU; the load generator "
         f"took {client:,.0f} of them (on the bare view {bare_client}), which leaves the server "
         f"{budget - client:,.0f} µs"
     ]

@@ -411,9 +411,16 @@ def _unreadable(error: jwt.DecodeError, part: str) -> TokenError:
 
 
 def read_header(token: str) -> dict[str, Any]:
-    """The header as written in `token`, NOT verified (PyJWT's reading): for checks and display."""
+    """The header as written in `token`, NOT verified (PyJWT's reading): for checks and display.
+
+    PyJWT reads the header segment alone (with empty payload and signature
+    segments): reading the whole token would decode and check the payload twice
+    per request, once here and once under the signature; a damaged payload or
+    signature is refused by that verified decode.
+    """
+    header_segment = token.partition(".")[0]
     try:
-        return jwt.get_unverified_header(token)
+        return jwt.get_unverified_header(f"{header_segment}..")
     except jwt.DecodeError as exc:
         raise _unreadable(exc, "header") from exc
     except jwt.InvalidTokenError as exc:  # PyJWT's own header rules: a string kid, crit

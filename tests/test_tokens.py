@@ -390,3 +390,27 @@ def test_decoder_refuses_non_text_input():
     for value in (None, b"a.b.c", 123):
         with pytest.raises(tokens.MalformedToken):
             decode_cart(value)
+
+
+def test_decoding_reads_the_payload_once(monkeypatch):
+    """The header is read from its own segment; the payload only under the signature."""
+    read = []
+    original = jwt.api_jws.PyJWS._decode_base64url_segment
+
+    def counting(segment, name):
+        if segment:
+            read.append(name)
+        return original(segment, name)
+
+    token = encode_cart(cart=Cart([(1, 2), (3, 4)]), cid=new_cid())
+    monkeypatch.setattr(jwt.api_jws.PyJWS, "_decode_base64url_segment", staticmethod(counting))
+    decode_cart(token)
+    assert read.count("payload") == 1
+
+
+def test_a_damaged_payload_or_signature_is_named_as_such():
+    header, payload, signature = new_cart_token().split(".")
+    with pytest.raises(tokens.MalformedToken, match="payload"):
+        decode_cart(f"{header}.{payload[:-1]}.{signature}")
+    with pytest.raises(tokens.BadSignature):
+        decode_cart(f"{header}.{payload}.{signature[:-1]}")

@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http.request import QueryDict
 from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
 from rest_framework.views import APIView
@@ -123,6 +124,30 @@ class StatelessTemplateHTMLRenderer(TemplateHTMLRenderer):
         return context
 
 
+class JsonFirstNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation, with a script's usual request answered without parsing.
+
+    A request whose Accept header is absent, `*/*` or `application/json`, with no
+    format override, gets the view's first renderer when that is JSON: the choice
+    DRF's negotiation makes for it, without parsing the header into media types
+    and ranking them on every request. Everything else (a browser asking for
+    HTML, `?format=api`, parameters, q-values) is negotiated by DRF.
+    """
+
+    PLAIN_ACCEPT = frozenset({"*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if (
+            format_suffix is None
+            and renderers
+            and renderers[0].media_type == "application/json"
+            and request.META.get("HTTP_ACCEPT", "*/*") in self.PLAIN_ACCEPT
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class StatelessMixin:
     """Token authentication only, JSON in, JSON (or the browsable API) out."""
 
@@ -131,6 +156,7 @@ class StatelessMixin:
     throttle_classes: list = []
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer, StatelessBrowsableAPIRenderer]
+    content_negotiation_class = JsonFirstNegotiation
 
     def get_exception_handler(self):
         return api_exception_handler

@@ -403,7 +403,7 @@ _UNREADABLE = (jwt.InvalidTokenError, ValueError, TypeError, RecursionError, Ove
 
 def _unreadable(error: jwt.DecodeError, part: str) -> TokenError:
     """PyJWT could not decode a part: a cut signature is a bad signature, the rest malformed."""
-    if "crypto padding" in str(error):  # PyJWT reads the signature part with the header
+    if "crypto padding" in str(error):  # PyJWT reads the signature part with the payload
         return BadSignature("The token's signature is cut short or damaged. " + START_AGAIN)
     return MalformedToken(
         f"The token's {part} is not base64url-encoded JSON; the token is damaged. " + START_AGAIN
@@ -418,7 +418,13 @@ def read_header(token: str) -> dict[str, Any]:
     per request, once here and once under the signature; a damaged payload or
     signature is refused by that verified decode.
     """
-    header_segment = token.partition(".")[0]
+    try:
+        header_segment, _, _ = token.split(".")
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise MalformedToken(
+            "This is not a cart token: a JWT is three base64url parts separated by dots "
+            "(header.payload.signature). " + START_AGAIN
+        ) from exc
     try:
         return jwt.get_unverified_header(f"{header_segment}..")
     except jwt.DecodeError as exc:
@@ -436,6 +442,8 @@ def read_claims(token: str) -> dict[str, Any]:
     """The claims as written in `token`, NOT verified (PyJWT's reading): for display only."""
     try:
         return jwt.decode(token, options={"verify_signature": False})
+    except jwt.DecodeError as exc:
+        raise _unreadable(exc, "payload") from exc
     except _UNREADABLE as exc:
         raise MalformedToken(
             "The token's payload is not base64url-encoded JSON; the token is damaged. "

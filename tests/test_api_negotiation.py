@@ -4,6 +4,7 @@ import pytest
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -25,12 +26,13 @@ ACCEPTS = [
 QUERIES = ["", "format=json", "format=api", "format=xml", "page=2"]
 
 
-def choice(negotiation, accept, query):
+def choice(negotiation, accept, query, renderer_classes=None, suffix=None):
     headers = {} if accept is None else {"HTTP_ACCEPT": accept}
     request = Request(APIRequestFactory().get(f"/api/cart/?{query}", **headers))
-    renderers = [renderer() for renderer in StatelessMixin.renderer_classes]
+    classes = StatelessMixin.renderer_classes if renderer_classes is None else renderer_classes
+    renderers = [renderer() for renderer in classes]
     try:
-        renderer, media_type = negotiation().select_renderer(request, renderers)
+        renderer, media_type = negotiation().select_renderer(request, renderers, suffix)
     except (exceptions.APIException, Http404) as error:
         return type(error)
     return type(renderer), media_type
@@ -41,6 +43,22 @@ def choice(negotiation, accept, query):
 def test_the_api_negotiates_every_accept_header_as_drf_does(accept, query):
     assert choice(JsonFirstNegotiation, accept, query) == choice(
         DefaultContentNegotiation, accept, query
+    )
+
+
+@pytest.mark.parametrize("suffix", ["json", "api", "xml"])
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html"])
+def test_a_format_suffix_is_negotiated_as_drf_does(accept, suffix):
+    assert choice(JsonFirstNegotiation, accept, "", suffix=suffix) == choice(
+        DefaultContentNegotiation, accept, "", suffix=suffix
+    )
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html"])
+def test_a_view_whose_first_renderer_is_not_json_is_negotiated_as_drf_does(accept):
+    html_first = [BrowsableAPIRenderer, JSONRenderer]
+    assert choice(JsonFirstNegotiation, accept, "", html_first) == choice(
+        DefaultContentNegotiation, accept, "", html_first
     )
 
 

@@ -414,3 +414,12 @@ def test_a_damaged_payload_or_signature_is_named_as_such():
         decode_cart(f"{header}.{payload[:-1]}.{signature}")
     with pytest.raises(tokens.BadSignature):
         decode_cart(f"{header}.{payload}.{signature[:-1]}")
+
+
+def test_reading_a_token_unverified_names_a_cut_signature_and_a_wrong_shape():
+    header, payload, signature = new_cart_token().split(".")
+    with pytest.raises(tokens.BadSignature):
+        inspect_unverified(f"{header}.{payload}.{signature[:-1]}")
+    for parts in ([header], [header, payload], [header, payload, signature, signature]):
+        with pytest.raises(tokens.MalformedToken, match="three base64url parts"):
+            tokens.read_header(".".join(parts))

@@ -9,9 +9,9 @@ the machine with it costs (caches, context switches). This probe sends the same
 stateless requests with wrk (C, one thread, `--connections` connections), which
 spends about 100 µs on each, most of it on the new connection that gunicorn's
 sync workers need for every request; the server's figures come closer to its
-own cost. Every answer is still checked: a status other than 2xx or 3xx is one
-of wrk's errors, and an add's answer is read in wrk's Lua, which wants status
-200 and the added unit in the answer's cart (`"quantity": 2` on the line of the
+own cost. Every answer is still checked: a status of 400 or more is one of
+wrk's errors, and an add's answer is read in wrk's Lua, which wants status 200
+and the added unit in the answer's cart (`"quantity": 2` on the line of the
 product added, the others holding 1).
 
 Only requests that stay valid when sent again and again are measured here: the
@@ -39,7 +39,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .servers import Server, serve
+from .servers import Server, ServerError, serve
 
 
 class LightError(RuntimeError):
@@ -61,7 +61,7 @@ class Run:
 
     requests: int
     seconds: float
-    errors: int  # socket errors and answers other than 2xx/3xx, as wrk counts them
+    errors: int  # socket errors and answers with a status of 400 or more, as wrk counts them
     wrong: int  # answers the script's check refused
     server_cpu: float
     wrk_cpu: float
@@ -107,7 +107,7 @@ def _lua_string(text: str) -> str:
 
 
 def get_script(path: str) -> str:
-    """A GET of `path`; an answer other than 2xx or 3xx is one of wrk's own errors.
+    """A GET of `path`; an answer with a status of 400 or more is one of wrk's own errors.
 
     Its bodies are not read in Lua, which would cost wrk more than the bare view.
     """
@@ -257,31 +257,37 @@ def measure(
 
 
 def table(runs: dict[str, list[Run]], *, lines: int) -> list[str]:
-    """Medians of the rounds: req/s, ratio to the bare view, CPU, and the API over its twin."""
+    """Medians of the rounds: req/s, ratio to the bare view, CPU, and the API over its twin.
+
+    A ratio (to the bare view, to the twin) is taken in each round, then the median
+    of the rounds, as `manage.py compare` takes its own.
+    """
 
     def median(name: str, figure) -> float:
         return statistics.median(figure(run) for run in runs[name])
 
-    bare_rps = [run.rps for run in runs["bare Django view"]]
+    def per_round(name: str, other: str, figure) -> list[float]:
+        return [
+            figure(run) / figure(base) for run, base in zip(runs[name], runs[other], strict=True)
+        ]
+
     out = [
         f"{'scenario':<18}  {'lines':>5}  {'req/s':>6}  {'x bare [spread]':>17}  "
         f"{'CPU µs/req':>10}  {'wrk µs/req':>10}  {'CPU / twin':>10}  {'req/s / twin':>12}  "
         f"{'errors':>6}  {'wrong':>5}"
     ]
     for name in ORDER:
-        ratios = [run.rps / bare for run, bare in zip(runs[name], bare_rps, strict=True)]
-        cpu = median(name, lambda run: run.cpu_us)
+        ratios = per_round(name, "bare Django view", lambda run: run.rps)
         twin = TWINS.get(name)
-        versus_cpu = f"{cpu / median(twin, lambda run: run.cpu_us):.2f}x" if twin else "-"
-        versus_rps = (
-            f"{median(name, lambda run: run.rps) / median(twin, lambda run: run.rps):.2f}x"
-            if twin
-            else "-"
-        )
+        versus_cpu = versus_rps = "-"
+        if twin:
+            versus_cpu = f"{statistics.median(per_round(name, twin, lambda run: run.cpu_us)):.2f}x"
+            versus_rps = f"{statistics.median(per_round(name, twin, lambda run: run.rps)):.2f}x"
         spread = f"{statistics.median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]"
         out.append(
             f"{name:<18}  {lines if 'add' in name else '-':>5}  "
-            f"{median(name, lambda run: run.rps):>6,.0f}  {spread:>17}  {cpu:>10,.0f}  "
+            f"{median(name, lambda run: run.rps):>6,.0f}  {spread:>17}  "
+            f"{median(name, lambda run: run.cpu_us):>10,.0f}  "
             f"{median(name, lambda run: run.wrk_us):>10,.0f}  {versus_cpu:>10}  {versus_rps:>12}  "
             f"{sum(run.errors for run in runs[name]):>6}  {sum(run.wrong for run in runs[name]):>5}"
         )
@@ -315,6 +321,8 @@ def main(argv: list[str] | None = None, *, debug: bool = False) -> list[str]:
             f"Light load: wrk, 1 thread, {options.connections} connections, "
             f"{options.rounds} rounds of {options.seconds} s, a {options.lines}-line cart"
         )
+        for note in stage.notes:
+            print(f"  note: {note}")
         runs = measure(
             stage,
             lines=options.lines,
@@ -322,10 +330,15 @@ def main(argv: list[str] | None = None, *, debug: bool = False) -> list[str]:
             seconds=options.seconds,
             connections=options.connections,
         )
+    except (ServerError, subprocess.TimeoutExpired, RuntimeError) as error:
+        raise LightError(str(error)) from error
     finally:
         stage.cleanup()
     lines = table(runs, lines=options.lines)
     print("\n".join(["", *lines]))
+    failed = sum(run.errors + run.wrong for scenario in runs.values() for run in scenario)
+    if failed:
+        raise LightError(f"{failed} answers were errors or wrong: the figures above do not count")
     return lines
 
 

@@ -1,4 +1,7 @@
-"""Small helpers the web tests share."""
+"""Small helpers the tests share."""
+
+import contextlib
+import os
 
 
 def checkout_fields(client) -> dict[str, str]:
@@ -10,3 +13,25 @@ def checkout_fields(client) -> dict[str, str]:
     if form is None:
         return {}
     return {field.name: str(field.value()) for field in form.hidden_fields()}
+
+
+@contextlib.contextmanager
+def measurement_stage(django_db_blocker):
+    """The stage of `manage.py compare`: its throwaway database, removed at the end.
+
+    The database is the stage's own ("bench" alias), not the test database; DEBUG on
+    only spares the suite collecting static files (the command runs with it off).
+    """
+    from compare.measure.stage import Stage
+
+    stage = Stage(
+        user_database_url=os.environ.get("DATABASE_URL", ""),
+        redis_url=os.environ.get("REDIS_URL", ""),
+        debug=True,
+    )
+    with django_db_blocker.unblock():
+        try:
+            stage.create_database()
+            yield stage
+        finally:
+            stage.cleanup()

@@ -1,28 +1,16 @@
 """The hidden-state drills against a live server: forked carts, replay guards, stale claims."""
 
-import os
-
 import pytest
 
 from compare.measure.clients import Product
 from compare.measure.hidden_state import HiddenState, render
-from compare.measure.stage import Stage
+from tests.helpers import measurement_stage
 
 
 @pytest.fixture(scope="module")
 def stage(django_db_blocker):
-    stage = Stage(
-        user_database_url=os.environ.get("DATABASE_URL", ""),
-        redis_url=os.environ.get("REDIS_URL", ""),
-        debug=True,
-    )
-    # The throwaway database is the stage's own ("bench" alias), not the test database.
-    with django_db_blocker.unblock():
-        try:
-            stage.create_database()
-            yield stage
-        finally:
-            stage.cleanup()
+    with measurement_stage(django_db_blocker) as stage:
+        yield stage
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from compare.measure.drills import BREAKS, KEPT, LOST, REFUSED, WORKS, Drills
 from compare.measure.load import Scenario, read_stats, run_scenario
 from compare.measure.servers import Server, ServerError, free_port, serve, server_env
 from compare.measure.stage import Stage
+from tests.helpers import measurement_stage
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set REDIS_URL to test the Redis store")
@@ -28,18 +29,8 @@ needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set REDIS_URL to test th
 
 @pytest.fixture(scope="module")
 def stage(django_db_blocker):
-    # DEBUG on only spares the suite collecting static files; the command runs with it off.
-    stage = Stage(
-        user_database_url=os.environ.get("DATABASE_URL", ""), redis_url=REDIS_URL, debug=True
-    )
-    # The throwaway database is the stage's own ("bench" alias), not the test database.
-    with django_db_blocker.unblock():
-        try:
-            stage.create_database()
-            stage.collectstatic()
-            yield stage
-        finally:
-            stage.cleanup()
+    with measurement_stage(django_db_blocker) as stage:
+        yield stage
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,19 @@
 """The light-load probe: wrk sends the stateless requests and checks every answer in Lua."""
 
-import os
 import shutil
 
 import pytest
 
 from compare.measure import light
-from compare.measure.stage import Stage
+from tests.helpers import measurement_stage
 
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 
 
 @pytest.fixture(scope="module")
 def stage(django_db_blocker):
-    stage = Stage(user_database_url=os.environ.get("DATABASE_URL", ""), debug=True)
-    # The throwaway database is the stage's own ("bench" alias), not the test database.
-    with django_db_blocker.unblock():
-        try:
-            stage.create_database()
-            yield stage
-        finally:
-            stage.cleanup()
+    with measurement_stage(django_db_blocker) as stage:
+        yield stage
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from .servers import Server, ServerError, serve
 
 
 class LightError(RuntimeError):
-    """wrk is missing, or a run did not print its figures."""
+    """The probe could not run (no wrk, a server or wrk failed) or an answer was wrong."""
 
 
 @dataclass(frozen=True)

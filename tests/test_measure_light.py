@@ -47,7 +47,7 @@ def test_the_check_refuses_an_answer_without_the_added_unit(stage, django_db_blo
     with django_db_blocker.unblock():
         product_id = stage.db.query("SELECT id FROM shop_product WHERE active ORDER BY id")[0][0]
     with light.serve("shop", env=stage.env(store="db"), log_dir=stage.log_dir) as shop:
-        token = light.cart_token(shop, "/api/cart/items/", [product_id], start="/api/cart/")
+        token = light.cart_token(shop, "/api/cart/items/", [product_id], new_cart=True)
         script = stage.tmp / "wrong.lua"
         script.write_text(light.add_script("/api/cart/items/", token, product_id, 3))
         result = light.run(light.Target("api", shop, script), seconds=1, connections=2)

@@ -30,15 +30,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .clients import ApiScript, Product
+from .load import children_cpu_seconds
 from .servers import Server, ServerError, serve
 
 
@@ -140,7 +140,7 @@ def wrk_path() -> str:
 def run(target: Target, *, seconds: int, connections: int) -> Run:
     """One wrk run of `seconds` against the target; CPU read around it."""
     before = target.server.worker_cpu_seconds()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = children_cpu_seconds()
     result = subprocess.run(  # noqa: S603
         [
             wrk_path(),
@@ -160,8 +160,7 @@ def run(target: Target, *, seconds: int, connections: int) -> Run:
         check=False,
     )
     server_cpu = target.server.worker_cpu_seconds() - before
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wrk_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    wrk_cpu = children_cpu_seconds() - children  # wrk, reaped by subprocess.run
     line = next((text for text in result.stdout.splitlines() if text.startswith("light:")), "")
     if not line:
         raise LightError(
@@ -178,23 +177,20 @@ def run(target: Target, *, seconds: int, connections: int) -> Run:
     )
 
 
-def _post(url: str, body: dict, token: str | None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(  # noqa: S310 (a server of ours on 127.0.0.1)
-        url, data=json.dumps(body).encode(), headers=headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-        return json.load(answer)
+def cart_token(server: Server, add_path: str, product_ids: list[int], *, new_cart: bool) -> str:
+    """A token whose cart holds one unit of each product, made by adding them one by one.
 
-
-def cart_token(server: Server, path: str, product_ids: list[int], *, start: str = "") -> str:
-    """A token whose cart holds one unit of each product, made by adding them one by one."""
-    token = _post(server.url + start, {}, None)["token"] if start else None
+    `new_cart` starts with the shop's `POST /api/cart/`; the twin starts a cart with
+    its first add.
+    """
+    client = ApiScript(server.url, add_path=add_path)
+    if new_cart:
+        client.new_cart()
     for product_id in product_ids:
-        token = _post(server.url + path, {"product_id": product_id}, token)["token"]
-    return token
+        client.add(Product(product_id, "", ""))
+    if not client.token or any(status >= 300 for status in client.statuses):
+        raise LightError(f"building a cart on {server.url}{add_path} got {client.statuses}")
+    return client.token
 
 
 ORDER = ("bare Django view", "bare DRF view", "twin: API add", "API add-to-cart")
@@ -227,8 +223,8 @@ def measure(
         serve("shop", env=shop_env, log_dir=stage.log_dir) as shop,
     ):
         added = product_ids[0]
-        shop_token = cart_token(shop, "/api/cart/items/", product_ids, start="/api/cart/")
-        twin_token = cart_token(twin, "/twin/api/cart/items/", product_ids)
+        shop_token = cart_token(shop, "/api/cart/items/", product_ids, new_cart=True)
+        twin_token = cart_token(twin, "/twin/api/cart/items/", product_ids, new_cart=False)
         targets = [
             Target("bare Django view", bare, script("bare", get_script("/bare/"))),
             Target("bare DRF view", bare, script("bare-drf", get_script("/bare-drf/"))),

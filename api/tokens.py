@@ -51,12 +51,13 @@ START_AGAIN = (
     "Forget this token and start a new cart: POST /api/cart/ without an Authorization header."
 )
 
-_KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-_SHAPE_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-_CID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_UV_RE = re.compile(r"^[0-9a-f]{1,64}$")
-_JTI_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SUB_RE = re.compile(r"^[0-9]{1,19}$")
+# Matched whole (fullmatch): "$" would also match before a trailing newline.
+_KID_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_SHAPE_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_CID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_UV_RE = re.compile(r"[0-9a-f]{1,64}")
+_JTI_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SUB_RE = re.compile(r"[0-9]{1,19}")
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last second a datetime holds
 MAX_USER_ID = 2**31 - 1  # the user table's id is a 32-bit integer (Django's AutoField)
 
@@ -249,7 +250,7 @@ def _parse_pairs(pairs: tuple[str, ...], name: str) -> tuple[tuple[str, bytes], 
     for pair in pairs:
         kid, sep, secret = pair.partition(":")
         kid = kid.strip()
-        if not sep or not _KID_RE.match(kid):
+        if not sep or not _KID_RE.fullmatch(kid):
             raise ImproperlyConfigured(
                 f"{name}: {kid[:20]!r} is not a valid 'kid:secret' pair; a key id is "
                 "1 to 32 letters, digits, '.', '_' or '-', followed by ':' and the secret."
@@ -475,7 +476,7 @@ def check_size_and_shape(token: Any) -> int:
             f"The token is {size} bytes; cart tokens are at most {limit} bytes, so this one "
             "was refused without being read. " + START_AGAIN
         )
-    if not token.isascii() or not _SHAPE_RE.match(token):
+    if not token.isascii() or not _SHAPE_RE.fullmatch(token):
         raise MalformedToken(
             "This is not a cart token: a JWT is three base64url parts separated by dots "
             "(header.payload.signature). " + START_AGAIN
@@ -520,7 +521,7 @@ def _signing_key(header: dict[str, Any]) -> tuple[str, bytes]:
     for known, secret in verifying_keys():
         if hmac.compare_digest(known.encode(), kid.encode("utf-8", "surrogatepass")):
             return known, secret
-    shown = kid[:32] if _KID_RE.match(kid) else "an unknown key id"
+    shown = kid[:32] if _KID_RE.fullmatch(kid) else "an unknown key id"
     raise UnknownKey(
         f"The token was signed with key {shown!r}, which this server does not (or no longer) "
         "accept; keys are rotated out after a while. " + START_AGAIN
@@ -615,9 +616,9 @@ def _check_lifetime(claims: dict[str, Any], now: int) -> None:
 
 def _check_ids(claims: dict[str, Any], now: int) -> None:
     """The cart id and token id are short url-safe strings; `sub`, if any, a user id."""
-    if not isinstance(claims["cid"], str) or not _CID_RE.match(claims["cid"]):
+    if not isinstance(claims["cid"], str) or not _CID_RE.fullmatch(claims["cid"]):
         raise InvalidClaim("The token's cart id ('cid') is not valid. " + START_AGAIN)
-    if not isinstance(claims["jti"], str) or not _JTI_RE.match(claims["jti"]):
+    if not isinstance(claims["jti"], str) or not _JTI_RE.fullmatch(claims["jti"]):
         raise InvalidClaim("The token's id ('jti') is not valid. " + START_AGAIN)
     _user_id(claims)
 
@@ -626,7 +627,7 @@ def _user_id(claims: dict[str, Any]) -> int | None:
     sub = claims.get("sub")
     if sub is None:
         return None
-    if not isinstance(sub, str) or not _SUB_RE.match(sub) or not 0 < int(sub) <= MAX_USER_ID:
+    if not isinstance(sub, str) or not _SUB_RE.fullmatch(sub) or not 0 < int(sub) <= MAX_USER_ID:
         raise InvalidClaim("The token's user ('sub') is not a user id. " + START_AGAIN)
     return int(sub)
 
@@ -636,7 +637,7 @@ def _check_login_claims(claims: dict[str, Any], now: int) -> None:
     if "auth_time" in claims:
         _int_claim(claims, "auth_time")
     uv = claims.get("uv")
-    if uv is not None and (not isinstance(uv, str) or not _UV_RE.match(uv)):
+    if uv is not None and (not isinstance(uv, str) or not _UV_RE.fullmatch(uv)):
         raise InvalidClaim("The token's login version ('uv') is not valid. " + START_AGAIN)
 
 

@@ -296,7 +296,7 @@ class CartItemView(StatelessAPIView):
 
 # --- Checkout --------------------------------------------------------------------------
 
-IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,100}$")
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,100}")  # fullmatch: no trailing newline
 
 
 def _token_user(token: CartToken | None):
@@ -416,7 +416,7 @@ class CheckoutView(StatelessAPIView):
         token: CartToken | None = request.auth
         key = request.META.get("HTTP_IDEMPOTENCY_KEY")
         # Present but empty is refused too: the schema (and a retry) needs a real key.
-        if key is not None and not IDEMPOTENCY_KEY_RE.match(key):
+        if key is not None and not IDEMPOTENCY_KEY_RE.fullmatch(key):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": ["Use 1 to 100 printable ASCII characters, no spaces."]}
             )

@@ -115,8 +115,9 @@ def test_retry_with_the_same_idempotency_key_returns_the_same_order(api, filled)
     assert Order.objects.count() == 1
 
 
-def test_bad_idempotency_key_is_400(api, filled):
-    response = api.post("/api/checkout/", CUSTOMER, HTTP_IDEMPOTENCY_KEY="has space")
+@pytest.mark.parametrize("key", ["has space", "", "k-1\n", "x" * 101])
+def test_bad_idempotency_key_is_400(api, filled, key):
+    response = api.post("/api/checkout/", CUSTOMER, token=filled, HTTP_IDEMPOTENCY_KEY=key)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "Idempotency-Key" in response.json()
     assert Order.objects.count() == 0

@@ -386,6 +386,22 @@ def test_decoder_raises_only_token_errors_on_signed_garbage(header, claims):
         decode_cart(token)
 
 
+def test_a_token_with_a_trailing_newline_is_not_three_base64url_parts():
+    token = new_cart_token()
+    for damaged in (f"{token}\n", f"{token}\r\n", f"\n{token}"):
+        with pytest.raises(tokens.MalformedToken, match="three base64url parts"):
+            decode_cart(damaged)
+
+
+@pytest.mark.parametrize(
+    "claim, value",
+    [("cid", "abcdefgh\n"), ("jti", "j1\n"), ("sub", "1\n"), ("uv", "ab\n")],
+)
+def test_an_id_claim_with_a_trailing_newline_is_refused(forge, claim, value):
+    with pytest.raises(tokens.InvalidClaim, match=f"'{claim}'"):
+        decode_cart(forge(claims={claim: value}))
+
+
 def test_decoder_refuses_non_text_input():
     for value in (None, b"a.b.c", 123):
         with pytest.raises(tokens.MalformedToken):

@@ -424,6 +424,28 @@ def test_decoding_reads_the_payload_once(monkeypatch):
     assert read.count("payload") == 1
 
 
+def test_each_secret_is_checked_once_not_on_every_token(monkeypatch):
+    """PyJWT's check that an HMAC secret is not a PEM/SSH/DER/JSON key runs once per secret."""
+    checked = []
+    original = jwt.algorithms.is_pem_format
+    monkeypatch.setattr(
+        jwt.algorithms, "is_pem_format", lambda key: checked.append(key) or original(key)
+    )
+    tokens.HmacKeyCheckedOnce.prepare_key.cache_clear()
+    token = new_cart_token()
+    for _ in range(5):
+        token = encode_cart(cart=decode_cart(token).cart, cid=new_cid())
+    assert checked == [signing_keys()[0][1]]
+    assert isinstance(jwt.get_algorithm_by_name("HS256"), tokens.HmacKeyCheckedOnce)
+
+
+def test_a_secret_that_is_an_asymmetric_key_is_still_refused_every_time():
+    public_key = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    for _ in range(2):
+        with pytest.raises(jwt.InvalidKeyError, match="asymmetric key"):
+            jwt.encode({"a": 1}, public_key, algorithm="HS256")
+
+
 def test_a_damaged_payload_or_signature_is_named_as_such():
     header, payload, signature = new_cart_token().split(".")
     with pytest.raises(tokens.MalformedToken, match="payload"):

@@ -21,19 +21,13 @@ from pathlib import Path
 import django
 from django.core.management.base import BaseCommand, CommandError
 
-try:
-    from compare.measure import report
-    from compare.measure.clients import ApiScript, Product, WebVisitor
-    from compare.measure.drills import STORE_LABELS, Drills
-    from compare.measure.load import ScenarioResult, run_scenario
-    from compare.measure.rounds import BARE, Run, median_of_rounds, plan
-    from compare.measure.servers import Server, ServerError, serve
-    from compare.measure.stage import Stage, static_manifest_is_current
-except ModuleNotFoundError as missing:  # `make run` installs the shop, not the measurement tools
-    raise SystemExit(
-        f"manage.py compare needs the measurement tools ({missing.name} is not installed): "
-        "run `make compare`, which installs them (requirements-dev.txt) and runs it."
-    ) from None
+from compare.measure import report
+from compare.measure.clients import ApiScript, Product, WebVisitor
+from compare.measure.drills import STORE_LABELS, Drills
+from compare.measure.load import ScenarioResult, run_scenario
+from compare.measure.rounds import BARE, Run, median_of_rounds, plan
+from compare.measure.servers import Server, ServerError, serve
+from compare.measure.stage import Stage, static_manifest_is_current
 
 STORES = ("db", "redis", "signed_cookies")
 ADDS_PER_VISITOR = 90  # as compare/measure/locustfile.py (never imported here)
@@ -161,13 +155,12 @@ class Command(BaseCommand):
 
     def check_tools(self) -> None:
         # Never import locust here: it monkey-patches the whole process with gevent.
-        missing = [
-            m for m in ("locust", "psutil", "requests") if importlib.util.find_spec(m) is None
-        ]
-        if missing or not Path(sys.executable).with_name("locust").exists():
+        # `make run` installs the shop without it (requirements.txt).
+        found = importlib.util.find_spec("locust") is not None
+        if not found or not Path(sys.executable).with_name("locust").exists():
             raise CommandError(
-                f"compare needs the load tools ({', '.join(missing) or 'locust'} missing): "
-                "pip install -r requirements-dev.txt, or run `make compare`."
+                "compare drives its load with locust, which is not installed: run "
+                "`make compare`, which installs it (requirements-dev.txt) and runs compare."
             )
 
     def run(self, stage: Stage, servers: list[Server], stores: list[str], options):
